@@ -1,0 +1,43 @@
+/** The `diffspec` command: dispatches to subcommands, turns typed errors into clear messages. */
+import { DiffspecError } from "../reference/errors.ts";
+
+type Command = { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> };
+
+const COMMANDS: Record<string, Command> = {
+  conformance: { summary: "run the conformance suite against a backend (the main job)", load: async () => (await import("./conformance.ts")).conformanceCommand },
+  fixtures: { summary: "verify golden vectors from diffusers and k-diffusion: fixtures verify DIR...", load: async () => (await import("./fixtures.ts")).fixturesCommand },
+  order: { summary: "measure each sampler's convergence order on the exact oracle", load: async () => (await import("./order.ts")).orderCommand },
+  bench: { summary: "benchmark sampler speed and quality against step count, per backend", load: async () => (await import("./bench.ts")).benchCommand },
+  dataset: { summary: "build the glyph dataset from Unihan + Noto Sans CJK", load: async () => (await import("./dataset.ts")).datasetCommand },
+  train: { summary: "train the glyffuser (a small conditional U-Net) with the ε-loss", load: async () => (await import("./train.ts")).trainCommand },
+  sample: { summary: "draw glyphs from a prompt with the trained glyffuser", load: async () => (await import("./sample.ts")).sampleCommand },
+  figures: { summary: "regenerate the spec's figures (SVG) from the reference", load: async () => (await import("./figures.ts")).figuresCommand },
+};
+
+export const MAIN_HELP = `Usage: diffspec <command> [options]   (diffspec <command> --help for each)
+
+Commands:
+${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(12)} ${c.summary}`).join("\n")}
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(MAIN_HELP);
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`diffspec: unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(", ")}\n`);
+    return 2;
+  }
+  try {
+    return await (await cmd.load())(rest);
+  } catch (e) {
+    if (e instanceof DiffspecError) {
+      process.stderr.write(`diffspec ${name}: ${e.name}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

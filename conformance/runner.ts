@@ -1,0 +1,180 @@
+/**
+ * The conformance runner: loads every property module, runs each property against a backend,
+ * and never lets one failing, throwing or hanging backend call abort the run.
+ */
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Backend } from "../adapters/contract.ts";
+import { MissingPrimitiveError, TimeoutError } from "../reference/errors.ts";
+import { PropertyFailure } from "./check.ts";
+import { NUM_RUNS } from "./profiles.ts";
+import type { Profile, PropertyDef } from "./registry.ts";
+import { findRule, type Rule } from "./rules.ts";
+import { guardBackend, withTimeout } from "./timeout.ts";
+import { referenceBackend } from "../adapters/reference/index.ts";
+
+export type Status = "passed" | "failed" | "skipped" | "xfail" | "missing";
+
+export interface Result {
+  clause: string;
+  property: string;
+  status: Status;
+  message?: string;
+  seed?: number;
+  path?: string;
+  /** A command that replays exactly this property (and counterexample, when there is one). */
+  replay?: string;
+  durationMs: number;
+}
+
+export interface Report {
+  backend: string;
+  seed: number;
+  profile: Profile;
+  date: string;
+  /** Set when the backend could not be created on this machine. */
+  unavailable?: string;
+  results: Result[];
+  /** Warnings: rules that matched nothing, clauses not run, … */
+  warnings: string[];
+  wallMs: number;
+}
+
+export interface RunOptions {
+  /** The backend, or an "unavailable: reason" string when it could not be created. */
+  backend: Backend<any> | { unavailable: string; name: string };
+  /** How the backend was chosen, for replay commands: `--backend NAME` or `--adapter PATH`. */
+  backendArg: string;
+  seed: number;
+  profile: Profile;
+  /** Only clauses starting with one of these prefixes (empty: all). */
+  clauses?: readonly string[];
+  /** Only the property with this name. */
+  property?: string;
+  /** fast-check replay path. */
+  path?: string;
+  skips?: readonly Rule[];
+  xfails?: readonly Rule[];
+  /** Per backend call time limit (ms). */
+  callTimeoutMs?: number;
+  /** Per property time limit (ms). */
+  propertyTimeoutMs?: number;
+  onResult?: (r: Result, done: number, total: number) => void;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Every property of every module in conformance/properties/ (sorted by clause, then name). */
+export async function loadAllProperties(dir = join(here, "properties")): Promise<PropertyDef[]> {
+  const files = readdirSync(dir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith(".d.ts")).sort();
+  const all: PropertyDef[] = [];
+  for (const f of files) {
+    try {
+      const mod = (await import(join(dir, f))) as { properties?: PropertyDef[] };
+      if (Array.isArray(mod.properties)) all.push(...mod.properties);
+    } catch (e) {
+      // A module that does not load fails as one pseudo-property; the rest of the suite still runs.
+      const message = `property module ${f} did not load: ${(e as Error).message}`;
+      all.push({ clause: "SUITE-LOAD", name: f.replace(/\.(ts|js)$/, ""), scope: "backend", kind: "example", run: () => { throw new Error(message); } });
+    }
+  }
+  return all.sort((a, b) => a.clause.localeCompare(b.clause) || a.name.localeCompare(b.name));
+}
+
+/** The properties a run selects (clause prefixes, property name, profile, scope). */
+export function selectProperties(all: readonly PropertyDef[], o: Pick<RunOptions, "clauses" | "property" | "profile">, isReference: boolean): PropertyDef[] {
+  return all.filter(
+    (p) =>
+      (!o.clauses?.length || o.clauses.some((c) => p.clause.startsWith(c))) &&
+      (!o.property || p.name === o.property) &&
+      (!p.profiles || p.profiles.includes(o.profile)) &&
+      (isReference || p.scope === "backend"),
+  );
+}
+
+export function replayCommand(o: Pick<RunOptions, "backendArg" | "profile">, p: PropertyDef, seed: number, path?: string): string {
+  const parts = ["npx diffspec conformance", o.backendArg, `--profile ${o.profile}`, `--clause ${p.clause}`, `--property ${p.name}`, `--seed ${seed}`];
+  if (path) parts.push(`--path ${path}`);
+  return parts.join(" ");
+}
+
+async function runOne(p: PropertyDef, backend: Backend<any>, o: RunOptions): Promise<Omit<Result, "durationMs" | "clause" | "property">> {
+  const missing = (p.needs ?? []).filter((n) => typeof (backend as unknown as Record<string, unknown>)[n] !== "function");
+  if (missing.length) return { status: "missing", message: `backend "${backend.name}" lacks ${missing.join(", ")}` };
+  const guarded = p.scope === "spec" ? backend : guardBackend(backend, o.callTimeoutMs ?? 30_000);
+  try {
+    await withTimeout(
+      Promise.resolve().then(() => p.run({ backend: guarded, seed: o.seed, path: o.path, profile: o.profile, numRuns: NUM_RUNS[o.profile] })),
+      o.propertyTimeoutMs ?? 300_000,
+      `property ${p.clause} ${p.name}`,
+    );
+    return { status: "passed" };
+  } catch (e) {
+    if (e instanceof MissingPrimitiveError) return { status: "missing", message: e.message };
+    const inner = (e as { cause?: unknown }).cause;
+    if (inner instanceof MissingPrimitiveError) return { status: "missing", message: inner.message };
+    if (e instanceof PropertyFailure) {
+      const seed = e.seed ?? o.seed;
+      return { status: "failed", message: e.message, seed, path: e.path, replay: replayCommand(o, p, seed, e.path) };
+    }
+    const msg = e instanceof TimeoutError ? e.message : `${(e as Error)?.name ?? "Error"}: ${(e as Error)?.message ?? String(e)}`;
+    return { status: "failed", message: msg, seed: o.seed, replay: replayCommand(o, p, o.seed) };
+  }
+}
+
+export async function runConformance(all: readonly PropertyDef[], o: RunOptions): Promise<Report> {
+  const started = Date.now();
+  const warnings: string[] = [];
+  const b = o.backend;
+  const unavailable = "unavailable" in b ? b.unavailable : undefined;
+  const isReference = !unavailable && (b as Backend<any>).name === "reference";
+  const selected = selectProperties(all, o, isReference);
+  if (!isReference) {
+    const specOnly = all.filter((p) => p.scope === "spec").length;
+    warnings.push(`${specOnly} spec-scope properties check the reference mathematics itself and are run only with --backend reference`);
+  }
+  for (const [kind, rules] of [["skips", o.skips ?? []], ["xfails", o.xfails ?? []]] as const) {
+    for (const r of rules) if (!all.some((p) => findRule([r], p.clause, p.name))) warnings.push(`${kind} ${r.file}:${r.line}: "${r.pattern}" matches no property`);
+  }
+  const results: Result[] = [];
+  for (const p of selected) {
+    const t0 = Date.now();
+    const skip = findRule(o.skips ?? [], p.clause, p.name);
+    let r: Omit<Result, "durationMs" | "clause" | "property">;
+    if (unavailable) r = { status: "skipped", message: `unavailable: ${unavailable}` };
+    else if (skip) r = { status: "skipped", message: `skips file: ${skip.reason}` };
+    else {
+      r = await runOne(p, b as Backend<any>, o);
+      const xf = findRule(o.xfails ?? [], p.clause, p.name);
+      if (xf && r.status === "failed") r = { ...r, status: "xfail", message: `expected failure (${xf.reason}): ${r.message}` };
+      else if (xf && r.status === "passed") warnings.push(`${p.clause} ${p.name} is listed in xfails (${xf.file}:${xf.line}) but passed: remove it`);
+    }
+    const res: Result = { clause: p.clause, property: p.name, ...r, durationMs: Date.now() - t0 };
+    results.push(res);
+    o.onResult?.(res, results.length, selected.length);
+  }
+  return {
+    backend: b.name,
+    seed: o.seed,
+    profile: o.profile,
+    date: new Date().toISOString(),
+    unavailable,
+    results,
+    warnings,
+    wallMs: Date.now() - started,
+  };
+}
+
+/** The summary counts: failed includes missing; skipped includes xfail. */
+export function counts(results: readonly Result[]): { passed: number; failed: number; skipped: number; missing: number; xfail: number } {
+  const n = (s: Status) => results.filter((r) => r.status === s).length;
+  return { passed: n("passed"), failed: n("failed") + n("missing"), skipped: n("skipped") + n("xfail"), missing: n("missing"), xfail: n("xfail") };
+}
+
+/** The last line of every run: exactly "N passed, N failed" (+ ", N skipped" when any). */
+export function summaryLine(c: { passed: number; failed: number; skipped: number }): string {
+  return `${c.passed} passed, ${c.failed} failed${c.skipped ? `, ${c.skipped} skipped` : ""}`;
+}
+
+export const isReferenceBackend = (b: Backend<any>): boolean => b === referenceBackend || b.name === "reference";
