@@ -11,6 +11,7 @@ const COMMANDS: Record<string, Command> = {
   dataset: { summary: "build the glyph dataset from Unihan + Noto Sans CJK", load: async () => (await import("./dataset.ts")).datasetCommand },
   train: { summary: "train the glyffuser (a small conditional U-Net) with the ε-loss", load: async () => (await import("./train.ts")).trainCommand },
   sample: { summary: "draw glyphs from a prompt with the trained glyffuser", load: async () => (await import("./sample.ts")).sampleCommand },
+  "spec-index": { summary: "regenerate spec/README.md, the clause index with status per backend", load: async () => (await import("./spec-index.ts")).specIndexCommand },
   figures: { summary: "regenerate the spec's figures (SVG) from the reference", load: async () => (await import("./figures.ts")).figuresCommand },
 };
 

@@ -93,13 +93,24 @@ export async function runPipeline<T extends BTensor>(scheduler: Scheduler<T>, de
     const t = scheduler.timesteps[i];
     const input = await scheduler.scaleModelInput(sample, t);
     const output = await denoiser.evaluate(input, t, options.cond);
-    if (options.checkFinite !== false) await assertFiniteOutput(backendOf(scheduler), output, i, t);
+    const backend = backendOf(scheduler);
+    if (isTracked(backend)) backend.adopt(output);
+    if (options.checkFinite !== false) await assertFiniteOutput(backend, output, i, t);
     sample = (await scheduler.step(output, t, sample, { eta: options.eta, noise: options.noise })).prevSample;
     await options.onStep?.(i, t, sample);
+    // Backends that need explicit freeing: dispose what neither the scheduler nor the loop still holds.
+    if (isTracked(backend)) backend.sweep([scheduler, sample, initial, options.cond]);
   }
   return sample;
 }
 
 const backendOf = <T extends BTensor>(s: Scheduler<T>): Backend<T> => s.backend;
+
+/** A backend wrapped by adapters/memory.ts `trackMemory` (duck-typed: reference/ imports no adapter code). */
+interface Sweeping<T extends BTensor> extends Backend<T> {
+  adopt(t: T): T;
+  sweep(roots: readonly unknown[]): number;
+}
+const isTracked = <T extends BTensor>(b: Backend<T>): b is Sweeping<T> => typeof (b as Partial<Sweeping<T>>).sweep === "function";
 
 export type { PredictionType };
