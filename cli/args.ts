@@ -3,13 +3,14 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError } from "../reference/errors.ts";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
+const HELP = { help: { type: "boolean", short: "h" } } as const;
 
-export function parse(argv: string[], options: Options, command: string, allowPositionals = false) {
+export function parse<const O extends Options>(argv: string[], options: O, command: string, allowPositionals = false) {
   try {
-    return parseArgs({ args: argv, options: { help: { type: "boolean", short: "h" }, ...options }, allowPositionals, strict: true });
+    return parseArgs({ args: argv, options: { ...HELP, ...options } as typeof HELP & O, allowPositionals, strict: true });
   } catch (e) {
     const allowed = Object.keys(options).map((o) => `--${o}`).join(", ");
-    throw new ConfigError(`diffspec ${command} arguments`, argv.join(" "), `${(e as Error).message.split("\n")[0]}. Allowed options: ${allowed}, --help`);
+    throw new ConfigError(`diffspec ${command} arguments`, argv.join(" "), `${(e as Error).message.split("\n")[0]}. Allowed options: ${allowed}${allowed ? ", " : ""}--help`);
   }
 }
 

@@ -14,6 +14,8 @@ export interface VitestBridgeOptions {
   profile?: Profile;
   /** Per-test timeout in ms (statistical tests can take seconds). */
   timeoutMs?: number;
+  /** Prefix for the test names ("[label] CLAUSE property"), to register one set of properties for several backends. */
+  label?: string;
 }
 
 export function registerProperties(props: readonly PropertyDef[], opts: VitestBridgeOptions = {}): void {
@@ -22,7 +24,7 @@ export function registerProperties(props: readonly PropertyDef[], opts: VitestBr
   for (const p of props) {
     if (p.profiles && !p.profiles.includes(profile)) continue;
     const backend = p.scope === "spec" ? referenceBackend : (opts.backend ?? referenceBackend);
-    test(`${p.clause} ${p.name}`, async () => {
+    test(`${opts.label ? `[${opts.label}] ` : ""}${p.clause} ${p.name}`, async () => {
       await p.run({ backend, seed, profile, numRuns: NUM_RUNS[profile] });
     }, opts.timeoutMs ?? 60_000);
   }

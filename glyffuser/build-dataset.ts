@@ -13,7 +13,7 @@
 
 import { relative } from "node:path";
 import { statSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parse as parseCli } from "../cli/args.ts";
 import { ConfigError } from "../reference/errors.ts";
 import { buildGlyphDataset, FOCUS_RADICALS, selectSubset, writePackedDataset, type GlyphDatasetInfo } from "./dataset.ts";
 import { checkGlyphSize, findFontFile, loadGlyphFont, MARGIN_FRACTION } from "./render.ts";
@@ -36,17 +36,23 @@ function intArg(name: string, text: string | undefined, fallback: number): numbe
 }
 
 function parse(argv: string[]): Args {
-  const { values } = parseArgs({
-    args: argv,
-    options: { size: { type: "string" }, out: { type: "string" }, full: { type: "boolean" }, total: { type: "string" }, cap: { type: "string" } },
-  });
+  const { values } = parseCli(argv, { size: { type: "string" }, out: { type: "string" }, full: { type: "boolean" }, total: { type: "string" }, cap: { type: "string" } }, "dataset");
   const size = checkGlyphSize(intArg("size", values.size, 32), "--size");
   const full = values.full ?? false;
   const out = values.out ?? (full ? `out/glyphs-${size}-full.bin` : `fixtures/glyphs/glyphs-${size}.bin`);
   return { size, out, full, total: intArg("total", values.total, 4000), cap: intArg("cap", values.cap, 400) };
 }
 
-function main(argv: string[]): void {
+export const DATASET_HELP = `Usage: diffspec dataset [--size 32] [--out FILE] [--full] [--total 4000] [--cap 400]
+
+Builds the glyph dataset from Unihan kDefinition/kRSUnicode (Debian unicode-data) rendered with
+Noto Sans CJK SC (Debian fonts-noto-cjk). Default: the deterministic subset committed under
+fixtures/glyphs/; --full: every character (≈ 20 500, ≈ 7 MB at 32×32) into out/.
+`;
+
+/** \`diffspec dataset\`. */
+export async function datasetCommand(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) { process.stdout.write(DATASET_HELP); return 0; }
   const args = parse(argv);
   const unihan = loadUnihanData(DEFAULT_UNIHAN_DIR);
   const font = loadGlyphFont(findFontFile());
@@ -65,6 +71,8 @@ function main(argv: string[]): void {
   const source = { unihan: `Unicode ${unihan.unicodeVersion ?? "?"} Unihan (Debian unicode-data)`, font: `${font.family} (Debian fonts-noto-cjk, ${font.path})`, marginFraction: MARGIN_FRACTION, renderer: "@napi-rs/canvas, centred by ink box" };
   const { bin, json } = writePackedDataset(ds, args.out, { selection, source });
   for (const p of [bin, json]) console.log(`wrote ${relative(process.cwd(), p)} (${statSync(p).size} bytes)`);
+  return 0;
 }
 
-main(process.argv.slice(2));
+// Run directly: npx tsx glyffuser/build-dataset.ts ...
+if (process.argv[1]?.endsWith("build-dataset.ts")) process.exitCode = await datasetCommand(process.argv.slice(2));

@@ -7,6 +7,7 @@
 import seedrandom from "seedrandom";
 import type { Shape, Tensor } from "./tensor.ts";
 import { size } from "./tensor.ts";
+import { ShapeError, StateError } from "./errors.ts";
 
 /** Anything that supplies standard-normal tensors: a seeded stream, or recorded noise (fixtures). */
 export interface NoiseSource {
@@ -74,9 +75,9 @@ export class RecordedNoise implements NoiseSource {
   private k = 0;
   constructor(private readonly arrays: readonly ArrayLike<number>[]) {}
   randn(shape: Shape): Tensor {
-    if (this.k >= this.arrays.length) throw new Error(`recorded noise exhausted after ${this.k} draws`);
+    if (this.k >= this.arrays.length) throw new StateError(`recorded noise exhausted after ${this.k} draws`);
     const a = this.arrays[this.k++];
-    if (a.length !== size(shape)) throw new Error(`recorded noise ${this.k - 1} has ${a.length} values, shape needs ${size(shape)}`);
+    if (a.length !== size(shape)) throw new ShapeError(`recorded noise ${this.k - 1} length`, a.length, `${size(shape)} (the size of shape [${shape.join(", ")}])`);
     return { shape: [...shape], data: Float64Array.from(a) };
   }
   get used(): number {

@@ -17,7 +17,8 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 export function dynamicThreshold(x0: Tensor, ratio: number, maxValue: number): Tensor {
   require(ratio > 0 && ratio <= 1, "dynamicThresholdingRatio", ratio, "a number in (0, 1]");
   requireFinite("sampleMaxValue", maxValue);
-  require(maxValue >= 1, "sampleMaxValue", maxValue, "a number ≥ 1");
+  // diffusers clamps s into [1, maxValue]; with maxValue < 1 that is maxValue itself (torch.clamp's max wins).
+  require(maxValue > 0, "sampleMaxValue", maxValue, "a number > 0");
   const B = x0.shape[0];
   const per = x0.data.length / B;
   const out = new Float64Array(x0.data.length);

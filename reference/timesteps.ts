@@ -19,7 +19,8 @@ export function roundHalfEven(x: number): number {
  * TS-SPACING: the n timesteps, strictly decreasing, in [0, N−1].
  * - linspace: round(linspace(0, N−1, n)), reversed (DDIM paper §C.2 "uniform" with endpoints);
  * - leading:  k·⌊N/n⌋ + stepsOffset for k = n−1 … 0 (Stable Diffusion's choice);
- * - trailing: round(N − k·N/n) − 1 for k = 0 … n−1 (Lin et al. 2023, Table 2: starts at T − 1).
+ * - trailing: round(N − k·N/n) − 1 for k = 0 … n−1 (Lin et al. 2023, Table 2: starts at T − 1), with
+ *   N − k·N/n evaluated as numpy's arange does.
  */
 export function setTimesteps(n: number, numTrainTimesteps: number, spacing: TimestepSpacing = "leading", stepsOffset = 0): number[] {
   const N = requirePositiveInt("numTrainTimesteps", numTrainTimesteps);
@@ -33,8 +34,12 @@ export function setTimesteps(n: number, numTrainTimesteps: number, spacing: Time
     const ratio = Math.floor(N / n);
     ts = Array.from({ length: n }, (_, k) => (n - 1 - k) * ratio + stepsOffset);
   } else {
-    const ratio = N / n;
-    ts = Array.from({ length: n }, (_, k) => roundHalfEven(N - k * ratio) - 1);
+    // numpy's np.arange(N, 0, −N/n) fills start + k·δ with δ = (start + step) − start (numpy's
+    // DOUBLE_fill), not N − k·(N/n): the two differ in the last bit, which flips a rounding at .5
+    // for some (N, n) (e.g. N = 1000, n = 48: 936 vs 937). diffusers' length ⌈N/(N/n)⌉ can be n + 1
+    // (an extra timestep −1); we keep exactly n (spec/06-timesteps.md, deviations).
+    const delta = N - N / n - N;
+    ts = Array.from({ length: n }, (_, k) => roundHalfEven(N + k * delta) - 1);
   }
   if (ts[0] > N - 1) throw new ConfigError("stepsOffset", stepsOffset, `a value keeping the first timestep ${ts[0]} within [0, ${N - 1}]`);
   return ts;

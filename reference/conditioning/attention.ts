@@ -1,5 +1,5 @@
 /**
- * COND-ATTN — multi-head scaled dot-product cross-attention, as the glyffuser's U-Net (diffusers'
+ * COND-ATTN-* — multi-head scaled dot-product cross-attention, as the glyffuser's U-Net (diffusers'
  * UNet2DConditionModel, `Attention` with `cross_attention_dim`) injects the text into image features
  * (spec/11-conditioning.md; article: "Conditioning").
  *
@@ -41,7 +41,7 @@ interface Dims {
   heads: number;
 }
 
-/** Validates shapes, mask and finiteness; returns the dimensions. COND-ATTN-SHAPES. */
+/** COND-INPUT-ERRORS: validates shapes, mask and finiteness; returns the dimensions. */
 export function checkAttention(x: Tensor, context: Tensor, p: AttentionParams, heads: number, mask?: Tensor, temperature = 1): Dims {
   if (x.shape.length !== 3) throw new ShapeError("cross-attention queries x", [...x.shape], "rank 3 [batch, queries, width]");
   if (context.shape.length !== 3) throw new ShapeError("cross-attention context", [...context.shape], "rank 3 [batch, tokens, embedding width]");
@@ -134,7 +134,7 @@ function scores(d: Dims, x: Tensor, context: Tensor, p: AttentionParams, mask: T
 }
 
 /**
- * COND-ATTN: multi-head cross-attention out [B, Lq, dq] of image features x [B, Lq, dq] over token
+ * COND-ATTN-MASK, COND-ATTN-PERMUTE: multi-head cross-attention out [B, Lq, dq] of image features x [B, Lq, dq] over token
  * embeddings `context` [B, n, dc] with padding `mask` [B, n]. `temperature` T divides the scores
  * (COND-ATTN-TEMPERATURE: scaling the queries by c is the temperature 1/c).
  */

@@ -9,7 +9,7 @@
  * guidance can be specified, tested and benchmarked offline with realistic shapes; for meaning, load a
  * real encoder with `transformersTextEncoder` (reference/conditioning/transformers.ts).
  *
- * Tokenizer (COND-TOKENIZE): lowercase; tokens are maximal runs of ASCII letters, maximal runs of
+ * Tokenizer (COND-ENCODER): lowercase; tokens are maximal runs of ASCII letters, maximal runs of
  * digits, and every other single non-whitespace character. Ids: 0 = <pad>, 1 = </s> (end of sequence,
  * appended to every prompt like T5), 2 … V+1 = the vocabulary (fixtures/text-encoder/vocab.txt: the V
  * most frequent words of the Unihan English definitions, the glyffuser's captions), and V+2 … V+H+1 =
@@ -53,7 +53,7 @@ export interface EmbeddedManifest {
   [k: string]: unknown;
 }
 
-/** COND-TOKENIZE: the token strings of a prompt (before truncation). */
+/** COND-ENCODER: the token strings of a prompt (before truncation). */
 export function tokenize(prompt: string): string[] {
   return prompt.toLowerCase().match(/[a-z]+|[0-9]+|[^\sa-z0-9]/gu) ?? [];
 }
@@ -124,7 +124,7 @@ export function loadEmbeddedTable(folder: string = EMBEDDED_ENCODER_DIR): Embedd
   return out;
 }
 
-/** COND-TOKENIZE: token ids of one prompt, truncated to n − 1 tokens, then </s>. */
+/** COND-ENCODER: token ids of one prompt, truncated to n − 1 tokens, then </s>. */
 export function tokenIds(t: EmbeddedTable, prompt: string, maxLength: number): number[] {
   const { vocabSize, hashBuckets } = t.manifest;
   const ids = tokenize(prompt)
@@ -177,6 +177,7 @@ export function embeddedTextEncoder(opts: EmbeddedEncoderOptions = {}): Embedded
       checkPrompts(prompts);
       return embedIds(prompts.map((p) => tokenIds(t, p, n)));
     },
+    /** COND-NULL: </s> alone at position 0, mask (1, 0, …, 0). */
     encodeNullSync(batch) {
       requirePositiveInt("batch", batch);
       return embedIds(Array.from({ length: batch }, () => [EOS_ID]));

@@ -35,11 +35,11 @@ export interface TextEncoder {
   readonly maxLength: number;
   /** Encodes non-empty prompts. Empty or whitespace-only prompts are a ConfigError. */
   encode(prompts: readonly string[]): Promise<TextEncoding>;
-  /** The null condition, `batch` times (the encoding of the empty prompt; see the module comment). */
+  /** COND-NULL: the null condition, `batch` times (the encoding of the empty prompt; see the module comment). */
   encodeNull(batch: number): Promise<TextEncoding>;
 }
 
-/** Validates a batch of prompts: at least one, each a string with a non-whitespace character. */
+/** COND-NULL, COND-INPUT-ERRORS: a batch of prompts has at least one, each a string with a non-whitespace character. */
 export function checkPrompts(prompts: readonly string[]): void {
   if (!Array.isArray(prompts) || prompts.length === 0) throw new ConfigError("prompts", prompts, "a non-empty array of strings");
   prompts.forEach((p, i) => {

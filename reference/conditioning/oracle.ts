@@ -1,5 +1,5 @@
 /**
- * COND-ORACLE — the exact noise predictor for class-conditional Gaussian-mixture data
+ * COND-ORACLE-* — the exact noise predictor for class-conditional Gaussian-mixture data
  * (spec/11-conditioning.md; article: "Conditioning", the p(x, y) slices).
  *
  * Data: x₀ ~ Σₖ πₖ 𝒩(μₖ, sₖ²I) where every component carries a class label yₖ. Conditioning on y keeps
@@ -120,7 +120,7 @@ export interface ClassOracle extends Denoiser<Tensor> {
   readonly noiseLevel: NoiseLevel;
 }
 
-/** COND-ORACLE: ε*(xₜ | y) or ε*(xₜ), per batch item, as a Denoiser (predictionType "epsilon"). */
+/** COND-ORACLE-MARGINAL, COND-ONESTEP: ε*(xₜ | y) or ε*(xₜ), per batch item, as a Denoiser (predictionType "epsilon"). */
 export function classConditionalOracle(data: GaussianMixture, noiseLevel: NoiseLevel): ClassOracle {
   const classes = mixtureClasses(data);
   const parts = new Map(classes.map((y) => [y, data.conditional(y)]));

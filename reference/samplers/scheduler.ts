@@ -44,6 +44,8 @@ export interface StepOptions<T extends BTensor = BTensor> {
   eta?: number;
   /** Noise for stochastic steps; required by samplers that draw noise. */
   noise?: NoiseProvider<T>;
+  /** Sampler-specific step options in camelCase (Euler's sChurn, sTmin, sTmax, sNoise; LMS's order; ...). */
+  [option: string]: unknown;
 }
 
 export interface StepOutput<T extends BTensor = BTensor> {
@@ -78,6 +80,8 @@ export interface PipelineOptions<T extends BTensor> {
   eta?: number;
   /** SAMP-FINITE: read back and check every model output (default true; benchmarks turn it off). */
   checkFinite?: boolean;
+  /** Extra options passed to every `step` call (camelCase sampler kwargs). */
+  stepOptions?: Record<string, unknown>;
   /** Called after every step with the step index, the timestep and the new sample. */
   onStep?: (i: number, t: number, sample: T) => void | Promise<void>;
 }
@@ -96,7 +100,7 @@ export async function runPipeline<T extends BTensor>(scheduler: Scheduler<T>, de
     const backend = backendOf(scheduler);
     if (isTracked(backend)) backend.adopt(output);
     if (options.checkFinite !== false) await assertFiniteOutput(backend, output, i, t);
-    sample = (await scheduler.step(output, t, sample, { eta: options.eta, noise: options.noise })).prevSample;
+    sample = (await scheduler.step(output, t, sample, { ...options.stepOptions, eta: options.eta, noise: options.noise })).prevSample;
     await options.onStep?.(i, t, sample);
     // Backends that need explicit freeing: dispose what neither the scheduler nor the loop still holds.
     if (isTracked(backend)) backend.sweep([scheduler, sample, initial, options.cond]);

@@ -1,0 +1,285 @@
+/**
+ * SAMP-ORDER — convergence order of the deterministic samplers, measured against an exact solution
+ * (spec/08-order.md; article: "Sampling: do we need all 1000 steps?").
+ *
+ * The problem. Data x₀ ~ 𝒩(μ, s²I) in D dimensions. Its exact denoiser is linear,
+ *   E[x₀ | x̃ = x₀ + σε] = μ + s²/(s² + σ²)·(x̃ − μ)      (ORACLE-X0 with one component),
+ * so the probability-flow ODE dx̃/dσ = (x̃ − D(x̃, σ))/σ = σ/(s² + σ²)·(x̃ − μ) has the closed form
+ *   x̃(σ) = μ + (x̃(σ₀) − μ)·√(s² + σ²)/√(s² + σ₀²)                    (VE view, x̃ = x/α)
+ * and, in VP coordinates, x = α x̃ with α = 1/√(1 + σ²). Every sampler is run from the same x_T (a draw
+ * from the noised marginal at its first noise level) with n ∈ a doubling sequence of step counts; the
+ * error is the RMS difference between the returned sample and x(σ_final), the exact solution at exactly
+ * the noise level the sampler claims to return. The fitted order is −slope of the least-squares line
+ * through (log n, log error).
+ *
+ * Configuration (chosen so the asymptotic regime is reached for the listed n, above Float64 round-off):
+ * - k-diffusion samplers: Karras σ (ρ = 7) from σ_max = 80 to σ_min = 0.002, WITHOUT the appended σ = 0.
+ *   The usual last step σ_min → 0 has a size independent of n, so its O(σ_min²) error would be a floor
+ *   that hides the order; the sample is compared at σ_min instead. s = 0.5 (EDM's σ_data).
+ * - diffusers schedulers: the default linear β schedule with N = 1024 train steps (so every n in the
+ *   list divides N and "trailing" timesteps are evenly spaced: t = N − 1 − kN/n), `compat: "math"`,
+ *   ending at ᾱ₀ (the smallest train noise level): DDIM `setAlphaToOne: false`, the multistep solvers
+ *   `finalSigmasType: "sigma_min"` and `lowerOrderFinal: false` (lowering the order on the last steps
+ *   would change the global order for small n).
+ * - Multistep methods start with lower-order steps (1, 2, …). A first-order start has local error
+ *   O(h²), so the *asymptotic* global order is at most 2 (LMS-4, DPM-Solver++(3M)); but that error is
+ *   made at σ_max, where the solution is almost linear in σ and is then contracted by
+ *   √(s² + σ_min²)/√(s² + σ_max²) ≈ s/σ_max on the way down, so for the n listed here the nominal order
+ *   is what is measured. The entry `lms-startup` shows the start-up limit on a short σ range.
+ */
+import type { Backend, BTensor, Denoiser } from "../../adapters/contract.ts";
+import { referenceBackend } from "../../adapters/reference/index.ts";
+import { GaussianMixture } from "../distributions.ts";
+import { ConfigError, require } from "../errors.ts";
+import { x0Star, epsilonStar } from "../oracle.ts";
+import { GaussianStream } from "../rng.ts";
+import { karrasSigmas, makeSchedule, type Schedule } from "../schedule.ts";
+import type { Tensor } from "../tensor.ts";
+import { createScheduler } from "./index.ts";
+import { KDIFFUSION, type KDenoiser } from "./kdiffusion.ts";
+import type { KDiffusionSamplerName } from "./index.ts";
+import { runPipeline } from "./scheduler.ts";
+
+/** The Gaussian test problem: dimension, mean, standard deviation; `batch` starting points. */
+export interface OrderProblem {
+  readonly dim: number;
+  readonly batch: number;
+  readonly mean: number;
+  readonly std: number;
+  /** Seed of the starting points x_T (fixed: the measurement is deterministic). */
+  readonly seed: string;
+}
+
+export const ORDER_PROBLEM: OrderProblem = { dim: 8, batch: 4, mean: 0.3, std: 0.5, seed: "samp-order" };
+
+/** Where a run starts and ends: the noise levels (VE σ) and the sample's scale α (1 for VE samplers). */
+interface RunResult {
+  readonly sample: Float64Array;
+  /** VE σ of the returned sample. */
+  readonly sigmaFinal: number;
+  /** α of the returned sample's coordinates (x = α x̃); 1 for VE samplers. */
+  readonly alphaFinal: number;
+}
+
+export interface OrderSamplerDef {
+  readonly name: string;
+  /** The global order theory predicts for exactly this configuration (see each entry's note). */
+  readonly expectedOrder: number;
+  /** What is run, in words (printed by `diffspec order --help`). */
+  readonly description: string;
+  /** Default step counts (a doubling sequence in the asymptotic regime). */
+  readonly steps: readonly number[];
+  /** VE σ of the first state (the same for every n). */
+  sigmaStart(): number;
+  /** Runs n steps from the VE start x̃_T (flattened [batch, dim]). */
+  run(n: number, xTilde: Float64Array, problem: OrderProblem): Promise<RunResult>;
+}
+
+/** Allowed |fitted − expected|: justified in spec/08-order.md (SAMP-ORDER). */
+export const ORDER_TOLERANCE = 0.3;
+
+export interface OrderMeasurement {
+  sampler: string;
+  expectedOrder: number;
+  fittedOrder: number;
+  steps: number[];
+  errors: number[];
+}
+
+// ─── the problem's exact pieces ─────────────────────────────────────────────────────────────────
+
+export function orderData(p: OrderProblem): GaussianMixture {
+  return new GaussianMixture([{ mean: new Float64Array(p.dim).fill(p.mean), std: p.std, weight: 1 }]);
+}
+
+/** The exact PF-ODE solution x̃(σ) from x̃(σ₀) for 𝒩(μ, s²I) data (VE view). */
+export function exactFlow(xTilde: ArrayLike<number>, mean: number, std: number, sigma0: number, sigma: number): Float64Array {
+  const c = Math.sqrt(std * std + sigma * sigma) / Math.sqrt(std * std + sigma0 * sigma0);
+  return Float64Array.from(xTilde, (v) => mean + (v - mean) * c);
+}
+
+/** The k-diffusion oracle denoiser D(x̃, σ) = E[x₀ | x̃] (VE, α = 1) on a backend. */
+export function veOracle<T extends BTensor>(backend: Backend<T>, data: GaussianMixture): KDenoiser<T> {
+  return async (x, sigma) => {
+    const h: Tensor = { shape: [...x.shape], data: Float64Array.from(await backend.toHost(x)) };
+    return backend.fromHost(x0Star(data, h, 1, sigma).data, x.shape);
+  };
+}
+
+/**
+ * The diffusers-style oracle ε*(xₜ, t) (VP) on a backend: αₜ, σₜ from the schedule at integer t, with
+ * log σ interpolated between neighbours at a fractional t.
+ */
+export function vpOracle<T extends BTensor>(backend: Backend<T>, data: GaussianMixture, schedule: Pick<Schedule, "alphasCumprod">): Denoiser<T> {
+  const ac = schedule.alphasCumprod;
+  const N = ac.length;
+  const sigmaVE = (t: number): number => Math.sqrt((1 - ac[t]) / ac[t]);
+  return {
+    predictionType: "epsilon",
+    async evaluate(sample, timestep) {
+      require(Number.isFinite(timestep) && timestep >= 0 && timestep <= N - 1, "oracle timestep", timestep, `a number in [0, ${N - 1}]`);
+      const lo = Math.floor(timestep);
+      const f = timestep - lo;
+      const s = f === 0 ? sigmaVE(lo) : Math.exp((1 - f) * Math.log(sigmaVE(lo)) + f * Math.log(sigmaVE(Math.min(lo + 1, N - 1))));
+      const alpha = 1 / Math.sqrt(1 + s * s);
+      const h: Tensor = { shape: [...sample.shape], data: Float64Array.from(await backend.toHost(sample)) };
+      return backend.fromHost(epsilonStar(data, h, alpha, s * alpha).data, sample.shape);
+    },
+  };
+}
+
+// ─── the samplers ───────────────────────────────────────────────────────────────────────────────
+
+const EDM = { sigmaMin: 0.002, sigmaMax: 80 };
+
+/** Karras σ (ρ = 7) with n steps from σ_max to σ_min, without the appended 0. */
+export const karrasNoZero = (n: number, sigmaMin: number, sigmaMax: number): Float64Array => karrasSigmas(n + 1, sigmaMin, sigmaMax).slice(0, n + 1);
+
+/** An order entry for a k-diffusion sampler on Karras σ (without the final 0) over `range`. */
+export function kdiffusionEntry(name: string, fn: KDiffusionSamplerName, expectedOrder: number, steps: readonly number[], description: string, range = EDM, options: Record<string, unknown> = {}): OrderSamplerDef {
+  return {
+    name,
+    expectedOrder,
+    description,
+    steps,
+    sigmaStart: () => range.sigmaMax,
+    async run(n, xTilde, p) {
+      const b = referenceBackend;
+      const sigmas = karrasNoZero(n, range.sigmaMin, range.sigmaMax);
+      const x = await KDIFFUSION[fn](b, veOracle(b, orderData(p)), b.fromHost(xTilde, [p.batch, p.dim]), sigmas, options);
+      return { sample: x.data, sigmaFinal: range.sigmaMin, alphaFinal: 1 };
+    },
+  };
+}
+
+/** Train betas whose ᾱₜ = 1/(1 + σ(t)²) for a given VE noise level σ(t), t = 0 … N−1. */
+export function betasForSigmas(sigma: (t: number) => number, N: number): number[] {
+  const abar = (t: number): number => 1 / (1 + sigma(t) ** 2);
+  return Array.from({ length: N }, (_, t) => 1 - abar(t) / (t === 0 ? 1 : abar(t - 1)));
+}
+
+/** σ(t) on the Karras ramp (ρ = 7) from σ_min at t = 0 to σ_max at t = N − 1. */
+export const karrasRamp = (N: number, sigmaMin: number, sigmaMax: number, rho = 7) => (t: number): number =>
+  (sigmaMin ** (1 / rho) + (t / (N - 1)) * (sigmaMax ** (1 / rho) - sigmaMin ** (1 / rho))) ** rho;
+
+/**
+ * The train schedule of the diffusers entries: N = 1024 steps (every n in the lists divides N, so
+ * "trailing" timesteps t = N − 1 − kN/n are evenly spaced) whose noise level σ(t) is the Karras ramp
+ * over EDM's range [0.002, 80], given as `trainedBetas`. Evenly spaced timesteps are then exactly the
+ * Karras σ of the k-diffusion entries, and both families are measured on the same grid.
+ * (With the default linear β schedule, λ = −log σ has a log singularity at t = 0: the last trailing step
+ * spans h ≈ ½ log(N/n), which shrinks far too slowly for the asymptotic regime to be reached.)
+ */
+export const ORDER_SCHEDULE = { numTrainTimesteps: 1024, trainedBetas: betasForSigmas(karrasRamp(1024, EDM.sigmaMin, EDM.sigmaMax), 1024) } as const;
+
+/** An order entry for a diffusers scheduler on ORDER_SCHEDULE with trailing timesteps, ending at ᾱ₀. */
+export function diffusersEntry(name: string, className: string, config: Record<string, unknown>, expectedOrder: number, steps: readonly number[], description: string, train: typeof ORDER_SCHEDULE = ORDER_SCHEDULE): OrderSamplerDef {
+  const schedule = makeSchedule(train);
+  const ac = schedule.alphasCumprod;
+  const veSigma = (t: number): number => Math.sqrt((1 - ac[t]) / ac[t]);
+  const full = { ...train, timestepSpacing: "trailing", predictionType: "epsilon", compat: "math", ...config };
+  return {
+    name,
+    expectedOrder,
+    description,
+    steps,
+    sigmaStart: () => veSigma(ORDER_SCHEDULE.numTrainTimesteps - 1),
+    async run(n, xTilde, p) {
+      const b = referenceBackend;
+      const scheduler = await createScheduler(className, full, b);
+      scheduler.setTimesteps(n);
+      const t0 = scheduler.timesteps[0];
+      if (t0 !== ORDER_SCHEDULE.numTrainTimesteps - 1) throw new ConfigError(`${className} first timestep`, t0, `${ORDER_SCHEDULE.numTrainTimesteps - 1} (the order measurement starts every n at the same noise level)`);
+      const alphaT = Math.sqrt(ac[t0]);
+      const xT = b.fromHost(Float64Array.from(xTilde, (v) => v * alphaT * scheduler.initNoiseSigma), [p.batch, p.dim]);
+      const out = await runPipeline(scheduler, vpOracle(b, orderData(p), schedule), xT);
+      // Every diffusers entry ends at ᾱ₀ (setAlphaToOne: false / finalSigmasType: "sigma_min").
+      return { sample: out.data, sigmaFinal: veSigma(0), alphaFinal: Math.sqrt(ac[0]) };
+    },
+  };
+}
+
+const MULTISTEP = { lowerOrderFinal: false, finalSigmasType: "sigma_min" } as const;
+const DOUBLING = [8, 16, 32, 64, 128] as const;
+/** Third- and fourth-order methods leave the pre-asymptotic regime later (their error at n = 8 is O(1)). */
+const LATE = [32, 64, 128, 256, 512] as const;
+
+/**
+ * The measured samplers. Expected orders: Euler / DDIM 1 (one-step, first order); Heun, DPM-2 2
+ * (two-stage, second order); DPM-Solver++(2M) 2 (Lu et al. 2022b, Thm. 3.2); DPM-Solver++(3M) 3;
+ * UniPC-2 with the corrector UniC 3 (Zhao et al. 2023, Thm. 3.3: UniC raises the order of a p-th-order
+ * predictor to p + 1); DEIS-p p (Zhang & Chen 2023, polynomial extrapolation of degree p − 1);
+ * LMS-4 4 on smoothly varying steps (variable-step Adams–Bashforth, Lagrange weights integrated exactly)
+ * with its start-up damped, and 2 where the first-order start-up dominates (`lms-startup`).
+ */
+export const ORDER_SAMPLERS: readonly OrderSamplerDef[] = [
+  diffusersEntry("ddim", "DDIMScheduler", { setAlphaToOne: false, clipSample: false }, 1, DOUBLING, "DDIMScheduler, η = 0, trailing timesteps, N = 1024"),
+  kdiffusionEntry("euler", "sample_euler", 1, DOUBLING, "k-diffusion sample_euler on Karras σ ∈ [0.002, 80]"),
+  kdiffusionEntry("heun", "sample_heun", 2, DOUBLING, "k-diffusion sample_heun on Karras σ ∈ [0.002, 80]"),
+  kdiffusionEntry("dpm-2", "sample_dpm_2", 2, DOUBLING, "k-diffusion sample_dpm_2 on Karras σ ∈ [0.002, 80]"),
+  kdiffusionEntry("lms", "sample_lms", 4, [64, 128, 256, 512, 1024], "k-diffusion sample_lms (order 4) on Karras σ ∈ [0.002, 80]; start-up damped"),
+  kdiffusionEntry("lms-startup", "sample_lms", 2, LATE, "k-diffusion sample_lms (order 4) on Karras σ ∈ [0.01, 1]: the first-order start-up step limits the global order to 2", { sigmaMin: 0.01, sigmaMax: 1 }),
+  kdiffusionEntry("k-dpmpp-2m", "sample_dpmpp_2m", 2, DOUBLING, "k-diffusion sample_dpmpp_2m on Karras σ ∈ [0.002, 80]"),
+  diffusersEntry("dpmpp-2m", "DPMSolverMultistepScheduler", { ...MULTISTEP, algorithmType: "dpmsolver++", solverOrder: 2, solverType: "midpoint" }, 2, DOUBLING, "DPMSolverMultistepScheduler dpmsolver++ order 2, trailing, N = 1024"),
+  diffusersEntry("dpmpp-3m", "DPMSolverMultistepScheduler", { ...MULTISTEP, algorithmType: "dpmsolver++", solverOrder: 3 }, 3, LATE, "DPMSolverMultistepScheduler dpmsolver++ order 3, trailing, N = 1024"),
+  diffusersEntry("unipc-2", "UniPCMultistepScheduler", { ...MULTISTEP, solverOrder: 2, solverType: "bh2", predictX0: true, disableCorrector: [] }, 3, LATE, "UniPCMultistepScheduler bh2 order 2 with the corrector UniC, trailing, N = 1024"),
+  diffusersEntry("deis-2", "DEISMultistepScheduler", { lowerOrderFinal: false, solverOrder: 2 }, 2, DOUBLING, "DEISMultistepScheduler order 2, trailing, N = 1024"),
+  diffusersEntry("deis-3", "DEISMultistepScheduler", { lowerOrderFinal: false, solverOrder: 3 }, 3, LATE, "DEISMultistepScheduler order 3, trailing, N = 1024"),
+];
+
+export const ORDER_SAMPLER_NAMES = ORDER_SAMPLERS.map((s) => s.name);
+
+// ─── measurement ────────────────────────────────────────────────────────────────────────────────
+
+/** The least-squares slope of y against x. */
+export function leastSquaresSlope(x: readonly number[], y: readonly number[]): number {
+  const n = x.length;
+  const mx = x.reduce((a, b) => a + b, 0) / n;
+  const my = y.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+  }
+  return sxy / sxx;
+}
+
+const rms = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s / a.length);
+};
+
+export interface MeasureOptions {
+  /** Step counts (default: the entry's). At least 2, increasing. */
+  steps?: readonly number[];
+  problem?: OrderProblem;
+}
+
+/** SAMP-ORDER: runs `samplerName` at each n and fits the order. */
+export async function measureOrder(sampler: string | OrderSamplerDef, opts: MeasureOptions = {}): Promise<OrderMeasurement> {
+  const samplerName = typeof sampler === "string" ? sampler : sampler.name;
+  const def = typeof sampler === "string" ? ORDER_SAMPLERS.find((s) => s.name === sampler) : sampler;
+  if (!def) throw new ConfigError("sampler", samplerName, `one of ${ORDER_SAMPLER_NAMES.join(", ")}`);
+  const p = opts.problem ?? ORDER_PROBLEM;
+  const steps = [...(opts.steps ?? def.steps)];
+  require(steps.length >= 2 && steps.every((n, i) => Number.isInteger(n) && n > 0 && (i === 0 || n > steps[i - 1])), "steps", steps, "at least 2 increasing positive integers");
+  const sigma0 = def.sigmaStart();
+  const stream = new GaussianStream(p.seed);
+  // x̃_T ~ q(x̃ | σ₀) = 𝒩(μ, (s² + σ₀²) I): a draw from the noised marginal, the same for every n.
+  const xTilde = Float64Array.from(stream.normals(p.batch * p.dim), (z) => p.mean + Math.sqrt(p.std ** 2 + sigma0 ** 2) * z);
+  const errors: number[] = [];
+  for (const n of steps) {
+    const r = await def.run(n, xTilde, p);
+    const exact = exactFlow(xTilde, p.mean, p.std, sigma0, r.sigmaFinal).map((v) => v * r.alphaFinal);
+    errors.push(rms(r.sample, exact));
+  }
+  const fittedOrder = -leastSquaresSlope(steps.map(Math.log), errors.map(Math.log));
+  return { sampler: def.name, expectedOrder: def.expectedOrder, fittedOrder, steps, errors };
+}
+
+/** Within tolerance of theory, and the error decreasing with n. */
+export function orderHolds(m: OrderMeasurement, tolerance = ORDER_TOLERANCE): boolean {
+  return Math.abs(m.fittedOrder - m.expectedOrder) <= tolerance && m.errors.every((e, i) => Number.isFinite(e) && (i === 0 || e < m.errors[i - 1]));
+}
