@@ -98,6 +98,14 @@ describe("bad input gets typed errors", () => {
     expect(() => createDDPMScheduler({ betaSchedule: "cosine" }, ref)).toThrow(/betaSchedule/);
   });
 
+  test("thresholding with sampleMaxValue < 1 is a clip to ±max and a division by max (torch.clamp(q, 1, max) = max)", async () => {
+    const s = createDDIMScheduler({ predictionType: "sample", thresholding: true, sampleMaxValue: 0.5 }, ref);
+    s.setTimesteps(10);
+    const out = ref.fromHost([-2, -0.3, 0, 0.1, 0.49, 0.5, 0.7, 3], SHAPE);
+    const r = await s.step(out, 900, x8());
+    expect(Array.from(r.predOriginalSample!.data)).toEqual([-1, -0.6, 0, 0.2, 0.98, 1, 1, 1]);
+  });
+
   test("a stochastic step without noise → ConfigError naming options.noise", async () => {
     const ddpm = createDDPMScheduler({}, ref);
     ddpm.setTimesteps(10);
