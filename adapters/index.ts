@@ -17,6 +17,7 @@ export const BUILTIN_BACKENDS = [
   "onnxruntime-cpu",
   "onnxruntime-webgpu",
   "onnxruntime-cuda",
+  "wasm-simd",
 ] as const;
 export type BuiltinBackendName = (typeof BUILTIN_BACKENDS)[number];
 
@@ -27,6 +28,10 @@ export async function createBackend(name: string): Promise<Backend<any>> {
   if (name.startsWith("tfjs-")) {
     const { createTfjsBackend } = await import("./tfjs/index.ts");
     return createTfjsBackend(name.slice("tfjs-".length) as "cpu" | "wasm" | "webgpu" | "node");
+  }
+  if (name === "wasm-simd") {
+    const { createWasmBackend } = await import("./wasm/index.ts");
+    return createWasmBackend();
   }
   const { createOnnxruntimeBackend } = await import("./onnxruntime/index.ts");
   return createOnnxruntimeBackend(name.slice("onnxruntime-".length) as "cpu" | "webgpu" | "cuda");

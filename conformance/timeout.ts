@@ -10,7 +10,6 @@ export function withTimeout<T>(p: Promise<T> | T, ms: number, what: string): Pro
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TimeoutError(what, ms)), ms);
-    timer.unref?.();
   });
   return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }

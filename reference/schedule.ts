@@ -103,6 +103,8 @@ export function validateSchedule(c: ScheduleConfig): ScheduleConfig {
     require(c[f] > 0 && c[f] < 1, f, c[f], "a number in (0, 1)");
   }
   require(c.betaStart <= c.betaEnd, "betaStart", c.betaStart, `a number ≤ betaEnd (${c.betaEnd})`);
+  // SCHED-ZERO-SNR maps √ᾱ₀ ↦ √ᾱ₀ and √ᾱ_T ↦ 0: it needs ᾱ₀ ≠ ᾱ_T, i.e. T ≥ 1 (N = 1 gives 0/0 = NaN).
+  require(!c.rescaleBetasZeroSnr || c.numTrainTimesteps >= 2, "numTrainTimesteps", c.numTrainTimesteps, "an integer ≥ 2 when rescaleBetasZeroSnr is set");
   if (c.trainedBetas) {
     require(c.trainedBetas.length === c.numTrainTimesteps, "trainedBetas", `length ${c.trainedBetas.length}`, `numTrainTimesteps (${c.numTrainTimesteps}) values`);
     c.trainedBetas.forEach((b, i) => require(Number.isFinite(b) && b > 0 && b < 1, `trainedBetas[${i}]`, b, "a number in (0, 1)"));

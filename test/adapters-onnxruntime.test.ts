@@ -217,6 +217,10 @@ describe("GPU providers", () => {
         expect(r.reason.length).toBeGreaterThan(20);
         expect(ms).toBeLessThan(15_000);
         console.log(`onnxruntime-${provider} unavailable after ${ms.toFixed(0)} ms: ${r.reason}`);
+        // The verdict is cached per process: asking again costs no second probe.
+        const t1 = performance.now();
+        await expect(createBackend(`onnxruntime-${provider}`)).rejects.toThrow(UnavailableError);
+        expect(performance.now() - t1).toBeLessThan(1_000);
         return;
       }
       if (!(r instanceof OnnxruntimeBackend)) throw r;

@@ -6,14 +6,21 @@
  * - dtype float32. Every primitive runs as a small ONNX graph emitted by adapters/onnx/models.ts, on the
  *   chosen execution provider: one InferenceSession per graph kind (and per k for combine/concat/split),
  *   created on first use, cached and reused for every shape (the graphs' inputs have unknown rank).
- * - `combine(terms, coeffs)`: y = ((x₀c₀ + x₁c₁) + x₂c₂) + …, coefficients fed as one float32 [k] tensor.
- *   Terms with cᵢ = 0 are dropped on the host first (as linearCombination does, so 0·∞ never makes NaN).
- * - `threshold`: TopK of |x| per batch item on the device, then the linear-interpolation quantile
- *   (emitThreshold's doc); the host only computes the integer positions from the item size and ratio.
+ * - `combine(terms, coeffs)`: y = ((x₀c₀ + x₁c₁) + x₂c₂) + …, the coefficients fed as float32 scalars that
+ *   reach the GPU as shader uniforms, without an upload (emitCombine's doc). Terms with cᵢ = 0 are dropped on
+ *   the host first (as linearCombination does, so 0·∞ never makes NaN).
+ * - `threshold`: one graph (emitThreshold's doc): TopK of |x| per batch item, the linear-interpolation
+ *   quantile, clamp and divide; the host only computes the integer positions from the item size and ratio.
+ *   (On webgpu onnxruntime has no TopK kernel and runs that node on the CPU, with the copies it needs.)
  * - `randn(shape, seed, index)`: drawn on the host with the reference stream
  *   (GaussianStream(`${seed}:${index}`), reference/rng.ts), rounded to float32 and uploaded. So it is
  *   counter-based, deterministic and equal to the reference backend's noise up to float32 rounding; it
  *   is not generated on the device (ONNX RandomNormal's seed is fixed per session, not per call).
+ * - On "webgpu", Dawn's validation is off by default (`webgpuValidationMode`); measured on an H200
+ *   (onnxruntime-node 1.30): combine k = 2 of 16×1×128×128 ≈ 140 µs per call, k = 4 ≈ 180 µs, on [2, 3]
+ *   ≈ 85 µs (the per-run floor of the provider), clamp ≈ 120 µs, threshold ≈ 1.6 ms (TopK is not a WebGPU
+ *   kernel: onnxruntime runs it on the CPU with copies), fromHost/toHost of 1 MB ≈ 1.1/1.8 ms.
+ *   onnxruntime-cpu on the same 16-core host: combine k = 2 ≈ 0.3–0.5 ms (memory-bound), [2, 3] ≈ 15–20 µs.
  * - Tensors stay on the device between steps where onnxruntime-node allows it: on "webgpu" every tensor
  *   is a GPU buffer (sessions use preferredOutputLocation "gpu-buffer"; uploads and downloads go through
  *   an Identity graph, since onnxruntime-node 1.30 has no Tensor.getData() for GPU buffers). The
@@ -72,9 +79,6 @@ export class OrtTensor implements BTensor {
 type Session = ort.InferenceSession;
 type Feeds = Record<string, ort.Tensor>;
 
-/** Coefficient vectors kept on the GPU (webgpu), least recently used evicted first. */
-const COEFF_CACHE_SIZE = 4096;
-
 const f32 = (values: ArrayLike<number>, dims: readonly number[]): ort.Tensor => new ort.Tensor("float32", Float32Array.from(values), dims);
 const i64 = (values: readonly number[], dims: readonly number[]): ort.Tensor => new ort.Tensor("int64", BigInt64Array.from(values.map((v) => BigInt(v))), dims);
 
@@ -93,7 +97,6 @@ export class OnnxruntimeBackend implements Backend<OrtTensor> {
   readonly name: string;
   readonly dtype = "float32" as const;
   private readonly sessions = new Map<string, Promise<Session>>();
-  private readonly coeffCache = new Map<string, Promise<ort.Tensor>>();
   private userSessions = 0;
   private closed = false;
 
@@ -203,33 +206,12 @@ export class OnnxruntimeBackend implements Backend<OrtTensor> {
     if (keep.length === 0) return this.fromHost(new Float32Array(size(shape)), shape);
     const k = keep.length;
     const s = await this.session(`combine:${k}`, () => emitCombine(k));
-    const feeds: Feeds = { coeffs: await this.coefficients(keep.map((i) => coeffs[i])) };
-    keep.forEach((i, j) => (feeds[`x${j}`] = terms[i].value));
+    const feeds: Feeds = {};
+    keep.forEach((i, j) => {
+      feeds[`x${j}`] = terms[i].value;
+      feeds[`c${j}`] = f32([coeffs[i]], []);
+    });
     return this.wrap((await s.run(feeds)).y, shape);
-  }
-
-  /**
-   * The coefficient vector as the combine graph's `coeffs` input. On webgpu a host tensor input costs a
-   * synchronous upload inside session.run (measured ≈ 250 µs on an H200, against ≈ 70–100 µs for the whole
-   * combine when every input is already a GPU buffer), so coefficient vectors are uploaded once and kept
-   * in an LRU cache keyed by their float32 values: repeated schedules (benchmarks, the guidance pair
-   * (1 − w, w), samplers with constant coefficients) then pay no upload. Evicted entries are released by
-   * garbage collection (never disposed while a run might still read them).
-   */
-  private async coefficients(values: readonly number[]): Promise<ort.Tensor> {
-    const host = f32(values, [values.length]);
-    if (!this.onDevice) return host;
-    const key = Array.from(host.data as Float32Array).join(",");
-    let p = this.coeffCache.get(key);
-    if (p) {
-      this.coeffCache.delete(key); // refresh its LRU position
-    } else {
-      p = this.session("upload", emitIdentity, true).then(async (s) => (await s.run({ x: host })).y as ort.Tensor);
-      p.catch(() => this.coeffCache.delete(key));
-      if (this.coeffCache.size >= COEFF_CACHE_SIZE) this.coeffCache.delete(this.coeffCache.keys().next().value!);
-    }
-    this.coeffCache.set(key, p);
-    return p;
   }
 
   // ---------------------------------------------------------------- optional primitives
@@ -292,7 +274,6 @@ export class OnnxruntimeBackend implements Backend<OrtTensor> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.coeffCache.clear();
     const all = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(all.map((p) => p.then((s) => s.release()).catch(() => undefined)));
@@ -567,7 +548,7 @@ async function probe(provider: Exclude<OrtProvider, "cpu">, timeoutMs: number): 
       const msg = (out.replace(/^DIFFSPEC_PROBE_(ERR|WRONG) /, "") || `the probe exited with ${signal ?? code}`).trim();
       const warn = err.split("\n").map((l) => l.trim()).find((l) => /vulkan|adapter|cuda|libcu|dawn/i.test(l) && !l.includes("[E:onnxruntime"));
       const short = (msg.match(/Failed to get a WebGPU adapter.*$/s)?.[0] ?? msg.replace(/^\/\S+:\d+ /, "")).slice(0, 600);
-      if (provider === "webgpu") resolve(`no usable WebGPU adapter for onnxruntime's WebGPU provider (Dawn): ${short}${warn ? ` (${warn})` : ""}. It needs a GPU with a working Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver`);
+      if (provider === "webgpu") resolve(`no usable WebGPU adapter for onnxruntime's WebGPU provider (Dawn): ${short}${warn ? ` (${warn})` : ""}. It needs a GPU with a working Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver; on Linux the Vulkan loader libvulkan.so.1 and the driver's ICD (NVIDIA: nvidia_icd.json, whose libGLX_nvidia.so.0 also needs libglvnd; point VK_DRIVER_FILES at it if it is not found), and VK_LOADER_DEBUG=error,warn shows why no driver loaded`);
       else resolve(`the CUDA execution provider failed to start: ${short}${warn ? ` (${warn})` : ""}. ${CUDA_HELP}`);
     });
   });

@@ -254,7 +254,8 @@ class TfjsBackend implements Backend<TfjsTensor> {
   async threshold(t: TfjsTensor, ratio: number, maxValue: number): Promise<TfjsTensor> {
     requireThat(ratio > 0 && ratio <= 1, "dynamicThresholdingRatio", ratio, "a number in (0, 1]");
     requireFinite("sampleMaxValue", maxValue);
-    requireThat(maxValue >= 1, "sampleMaxValue", maxValue, "a number ≥ 1");
+    // diffusers clamps s into [1, maxValue]; with maxValue < 1 that is maxValue itself (reference/threshold.ts).
+    requireThat(maxValue > 0, "sampleMaxValue", maxValue, "a number > 0");
     const tf = await this.use();
     const B = t.shape[0];
     const N = size(t.shape) / B;
@@ -270,7 +271,7 @@ class TfjsBackend implements Backend<TfjsTensor> {
         const vLo = tf.slice(desc, [0, N - 1 - lo], [B, 1]);
         const vHi = tf.slice(desc, [0, N - 1 - hi], [B, 1]);
         const q = frac === 0 ? vLo : tf.add(vLo, tf.mul(tf.scalar(frac, "float32"), tf.sub(vHi, vLo)));
-        const s = clip(tf, q, 1, maxValue);
+        const s = maxValue < 1 ? tf.fill([B, 1], maxValue, "float32") : clip(tf, q, 1, maxValue);
         return tf.reshape(tf.div(tf.minimum(tf.maximum(x, tf.neg(s)), s), s), [...t.shape]);
       }),
     );

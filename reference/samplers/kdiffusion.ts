@@ -117,12 +117,12 @@ export function linearMultistepCoeff(order: number, t: ArrayLike<number>, i: num
 
 // ─── validation ─────────────────────────────────────────────────────────────────────────────────
 
-interface ChurnOptions {
+type ChurnOptions = {
   sChurn: number;
   sTmin: number;
   sTmax: number;
   sNoise: number;
-}
+};
 
 const CHURN_DEFAULTS: ChurnOptions = { sChurn: 0, sTmin: 0, sTmax: Infinity, sNoise: 1 };
 

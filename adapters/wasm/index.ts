@@ -1,0 +1,443 @@
+/**
+ * "wasm-simd": a float32 backend whose tensors live in ONE WebAssembly.Memory and whose arithmetic is
+ * WASM SIMD (f32x4) kernels generated as text in adapters/wasm/kernels.ts and assembled at start-up
+ * with `wabt`. Single-threaded. spec/10-backends.md, adapters/README.md.
+ *
+ * - dtype float32: `fromHost` rounds each Float64 value to float32 once (TypedArray conversion: round to
+ *   nearest even, subnormals kept, overflow to ±∞); `toHost` widens exactly.
+ * - `combine(terms, coeffs)`: ONE kernel pass for up to MAX_TERMS (8) terms (out = Σ cⱼxⱼ, read k
+ *   tensors, write one); longer combinations run in chunks of 8 accumulating into the output. Terms with
+ *   cⱼ = 0 are skipped (as the reference: 0·∞ is not NaN). Arithmetic: see kernels.ts — mode "f32"
+ *   (default) rounds each coefficient to float32 once and multiplies/adds in float32: |err| ≤
+ *   γ_{k+2}·Σ|cⱼxⱼ|, exactly the float32 combine row of conformance/tolerances.ts (the coefficient's
+ *   rounding is one of its k + 2 roundings). Mode "f64" (`createWasmBackend({ combine: "f64" })`) keeps the
+ *   coefficients in f64 and accumulates in f64, rounding once: |err| ≤ 2⁻²⁴|result| + (k+1)·2⁻⁵³·Σ|cⱼxⱼ|,
+ *   at ≈ 2.5× the time (compute-bound, bench/sampler-overhead.ts --mode f64).
+ * - `randn(shape, seed, index)`: the reference's numbers — GaussianStream(`${seed}:${index}`) on the host —
+ *   each rounded to float32, written straight into WASM memory. Host-speed (seedrandom ARC4 + Box–Muller,
+ *   ≈ 30 ns a number): a 16×1×128×128 draw costs milliseconds, far more than a sampler step.
+ * - `clamp`: one SIMD pass (lo and hi rounded to float32; the clamp row allows that).
+ * - `threshold`: the quantile on the host (|x| of each batch item copied out of WASM memory, order
+ *   statistics by quickselect — the same two values the reference's sort picks, interpolated in Float64
+ *   exactly as reference/threshold.ts), then one SIMD pass per item: min(max(x, −s), s)/s with s rounded
+ *   to float32 (|err| ≤ 2u on outputs in [−1, 1]; the threshold row allows 10u).
+ * - `concat` / `split`: memory copies (copyWithin) inside the WASM memory.
+ * - Memory: a bump allocator with exact-size free lists (sizes rounded up to 64 bytes, blocks 64-byte
+ *   aligned). Samplers allocate many tensors of one size, so a freed block is reused by the next tensor
+ *   of that size; the WebAssembly.Memory only grows (by at least a quarter of its size at a time) when no
+ *   free block fits, and never shrinks (WebAssembly cannot). `dispose` returns a block (idempotent; using
+ *   a disposed tensor throws StateError). The primary mechanism for samplers is the per-step mark and
+ *   sweep of adapters/memory.ts (`trackMemory`, swept by runPipeline; `fusedWasm` below wires it up); a
+ *   FinalizationRegistry returns the block of a tensor that is garbage-collected without `dispose`, as a
+ *   safety net only (GC timing is not under our control).
+ * - `loadModel` is not provided (BACKEND-MODEL reports it missing); models run elsewhere and hand their
+ *   outputs over with `fromHost`, or a caller-provided Denoiser over WasmTensors.
+ */
+import type { Backend, BTensor } from "../contract.ts";
+import type { Shape } from "../../reference/tensor.ts";
+import { size } from "../../reference/tensor.ts";
+import { GaussianStream } from "../../reference/rng.ts";
+import { quantileSorted } from "../../reference/threshold.ts";
+import { ConfigError, DiffspecError, ShapeError, StateError, UnavailableError, require as requireThat, requireFinite } from "../../reference/errors.ts";
+import { fused, type FusedBackend, type LinearForm } from "../fused.ts";
+import { trackMemory, type TrackedBackend } from "../memory.ts";
+import { COMBINE_MODES, MAX_TERMS, compileKernels, instantiateKernels, type CombineMode, type Kernels } from "./kernels.ts";
+
+export { MAX_TERMS, COMBINE_MODES, type CombineMode } from "./kernels.ts";
+
+const PAGE = 65536;
+const ALIGN = 64;
+/** wasm32: 65536 pages of 64 KiB = 4 GiB. */
+const MAX_PAGES = 65536;
+
+/** A tensor of the wasm-simd backend: `length` float32 values at byte offset `ptr` of its backend's memory. */
+export class WasmTensor implements BTensor {
+  /** Byte offset in the memory; −1 once disposed. */
+  ptr: number;
+  constructor(
+    readonly shape: Shape,
+    ptr: number,
+    readonly length: number,
+    /** Bytes of the block (length·4 rounded up to 64). */
+    readonly blockBytes: number,
+    /** The backend that owns the memory. */
+    readonly owner: WasmBackend,
+  ) {
+    this.ptr = ptr;
+  }
+  get disposed(): boolean {
+    return this.ptr < 0;
+  }
+}
+
+export interface WasmBackendOptions {
+  /** Arithmetic of `combine` (default "f32"); see kernels.ts. */
+  combine?: CombineMode;
+  /** Initial memory size in bytes (default 16 MiB); it grows as needed. */
+  initialBytes?: number;
+  /** Return the blocks of garbage-collected, undisposed tensors (default true). */
+  finalizer?: boolean;
+}
+
+export interface WasmMemoryStats {
+  /** Bytes of blocks held by live (undisposed) tensors. */
+  liveBytes: number;
+  liveTensors: number;
+  /** Bytes of freed blocks waiting in the free lists. */
+  freeBytes: number;
+  /** The allocator's high-water mark (bytes of the memory ever handed out). */
+  heapBytes: number;
+  /** The WebAssembly.Memory's size. */
+  memoryBytes: number;
+  /** Allocations served from a free list / by growing the heap. */
+  reused: number;
+  fresh: number;
+  /** Blocks returned by the FinalizationRegistry (tensors garbage-collected without dispose). */
+  finalized: number;
+}
+
+/** Creates the wasm-simd backend (compiles the kernels; throws UnavailableError where WASM SIMD is missing). */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const mode = options.combine ?? "f32";
+  if (!COMBINE_MODES.includes(mode)) throw new ConfigError("wasm-simd combine mode", mode, `one of ${COMBINE_MODES.join(", ")}`);
+  const initial = options.initialBytes ?? 16 * 2 ** 20;
+  requireThat(Number.isFinite(initial) && initial > 0 && initial <= MAX_PAGES * PAGE, "wasm-simd initialBytes", initial, "a number of bytes in (0, 4 GiB]");
+  let module: WebAssembly.Module;
+  try {
+    module = await (moduleCache ??= compileKernels().catch((e) => { moduleCache = undefined; throw e; }));
+  } catch (e) {
+    throw new UnavailableError("wasm-simd", `the SIMD kernels did not assemble or compile (${(e as Error).message}); WebAssembly SIMD needs Node ≥ 16.4 or a browser with SIMD`);
+  }
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(initial / PAGE), maximum: MAX_PAGES });
+  const kernels = await instantiateKernels(module, memory);
+  return new WasmBackend(memory, kernels, mode, options.finalizer ?? true);
+}
+
+let moduleCache: Promise<WebAssembly.Module> | undefined;
+
+export class WasmBackend implements Backend<WasmTensor> {
+  readonly name = "wasm-simd";
+  readonly dtype = "float32" as const;
+  private f32: Float32Array;
+  /** First byte never handed out (offset 0 is kept unused, so a stray 0 pointer never aliases a tensor). */
+  private top = ALIGN;
+  private readonly free = new Map<number, number[]>();
+  private live = 0;
+  private liveCount = 0;
+  private freeBytes = 0;
+  private counts = { reused: 0, fresh: 0, finalized: 0 };
+  private closed = false;
+  private readonly registry?: FinalizationRegistry<{ ptr: number; bytes: number }>;
+  private readonly combineKernels: Kernels["combine"]["f32"];
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    private readonly kernels: Kernels,
+    readonly combineMode: CombineMode,
+    finalizer: boolean,
+  ) {
+    this.f32 = new Float32Array(memory.buffer);
+    this.combineKernels = kernels.combine[combineMode];
+    if (finalizer) {
+      this.registry = new FinalizationRegistry(({ ptr, bytes }) => {
+        if (this.closed) return;
+        this.counts.finalized++;
+        this.release(ptr, bytes);
+      });
+    }
+  }
+
+  // ─── memory ─────────────────────────────────────────────────────────────────────────────────────
+
+  /** A Float32Array view of the whole memory (renewed after the memory grows). */
+  private view(): Float32Array {
+    if (this.f32.buffer !== this.memory.buffer) this.f32 = new Float32Array(this.memory.buffer);
+    return this.f32;
+  }
+
+  private alloc(shape: Shape): WasmTensor {
+    if (this.closed) throw new StateError("wasm-simd: the backend was closed");
+    const n = size(shape);
+    const bytes = Math.ceil((n * 4) / ALIGN) * ALIGN;
+    let ptr = this.free.get(bytes)?.pop();
+    if (ptr !== undefined) {
+      this.counts.reused++;
+      this.freeBytes -= bytes;
+    } else {
+      this.counts.fresh++;
+      ptr = this.top;
+      const end = ptr + bytes;
+      const have = this.memory.buffer.byteLength;
+      if (end > have) {
+        const pages = this.memory.buffer.byteLength / PAGE;
+        const need = Math.ceil((end - have) / PAGE);
+        const grow = Math.min(Math.max(need, Math.ceil(pages / 4)), MAX_PAGES - pages);
+        if (grow < need) throw new DiffspecError("E_OUT_OF_MEMORY", `wasm-simd: a tensor of ${bytes} bytes does not fit: the WebAssembly memory is at its 4 GiB limit (live ${this.live} bytes in ${this.liveCount} tensors, ${this.freeBytes} bytes in free blocks of other sizes); dispose tensors (adapters/memory.ts trackMemory + sweep)`);
+        this.memory.grow(grow);
+      }
+      this.top = end;
+    }
+    const t = new WasmTensor([...shape], ptr, n, bytes, this);
+    this.live += bytes;
+    this.liveCount++;
+    this.registry?.register(t, { ptr, bytes }, t);
+    return t;
+  }
+
+  private release(ptr: number, bytes: number): void {
+    let list = this.free.get(bytes);
+    if (!list) this.free.set(bytes, (list = []));
+    list.push(ptr);
+    this.freeBytes += bytes;
+    this.live -= bytes;
+    this.liveCount--;
+  }
+
+  /** The float32 index of a live tensor of this backend, or a typed error. */
+  private at(t: WasmTensor, what: string): number {
+    if (!(t instanceof WasmTensor) || t.owner !== this) throw new ConfigError(`wasm-simd ${what}`, typeof t, "a tensor created by this wasm-simd backend");
+    if (t.ptr < 0) throw new StateError(`wasm-simd ${what}: the tensor [${t.shape.join(", ")}] was disposed`);
+    return t.ptr >>> 2;
+  }
+
+  /** Frees a tensor's block now. Idempotent. */
+  dispose(t: WasmTensor): void {
+    if (!(t instanceof WasmTensor) || t.owner !== this || t.ptr < 0) return;
+    this.registry?.unregister(t);
+    this.release(t.ptr, t.blockBytes);
+    t.ptr = -1;
+  }
+
+  /** Bytes held by live tensors. */
+  memoryBytes(): number {
+    return this.live;
+  }
+
+  stats(): WasmMemoryStats {
+    return { liveBytes: this.live, liveTensors: this.liveCount, freeBytes: this.freeBytes, heapBytes: this.top, memoryBytes: this.memory.buffer.byteLength, ...this.counts };
+  }
+
+  /** A copy of a tensor's float32 values (for tests and benchmarks). */
+  values(t: WasmTensor): Float32Array {
+    const i = this.at(t, "values");
+    return this.view().slice(i, i + t.length);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.free.clear();
+  }
+
+  // ─── primitives ─────────────────────────────────────────────────────────────────────────────────
+
+  fromHost(data: ArrayLike<number>, shape: Shape): WasmTensor {
+    const n = size(shape);
+    if (data.length !== n) throw new ShapeError("data length", data.length, `${n} (the product of shape [${shape.join(", ")}])`);
+    const t = this.alloc(shape);
+    this.view().set(data, t.ptr >>> 2);
+    return t;
+  }
+
+  toHost(t: WasmTensor): Float64Array {
+    const i = this.at(t, "toHost");
+    return Float64Array.from(this.view().subarray(i, i + t.length));
+  }
+
+  combine(terms: readonly WasmTensor[], coeffs: readonly number[]): WasmTensor {
+    if (terms.length === 0 || terms.length !== coeffs.length) throw new ShapeError("combine", terms.length, `as many terms as coefficients (${coeffs.length}), at least one`);
+    const shape = terms[0].shape;
+    const ptrs: number[] = [];
+    const cs: number[] = [];
+    terms.forEach((t, k) => {
+      this.at(t, `combine term ${k}`);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new ShapeError(`combine term ${k}`, [...t.shape], `shape [${shape.join(", ")}]`);
+      if (coeffs[k] === 0) return;
+      ptrs.push(t.ptr);
+      cs.push(coeffs[k]);
+    });
+    const out = this.alloc(shape);
+    this.combineInto(out.ptr, out.length, ptrs, cs);
+    return out;
+  }
+
+  /** out = Σ cs[j]·(floats at ptrs[j]), in kernel calls of at most MAX_TERMS terms (later chunks accumulate into out). */
+  private combineInto(out: number, n: number, ptrs: readonly number[], cs: readonly number[]): void {
+    if (ptrs.length === 0) { this.kernels.fill(out, n, 0); return; }
+    let j = 0;
+    let first = true;
+    while (j < ptrs.length) {
+      const args: number[] = first ? [] : [out, 1];
+      const take = Math.min(ptrs.length - j, MAX_TERMS - args.length / 2);
+      for (let q = 0; q < take; q++, j++) args.push(ptrs[j], cs[j]);
+      this.combineKernels[args.length / 2 - 1](out, n, ...args);
+      first = false;
+    }
+  }
+
+  randn(shape: Shape, seed: number, index: number): WasmTensor {
+    requireFinite("randn seed", seed);
+    requireFinite("randn index", index);
+    const t = this.alloc(shape);
+    const g = new GaussianStream(`${seed}:${index}`);
+    const f = this.view();
+    for (let i = t.ptr >>> 2, end = i + t.length; i < end; i++) f[i] = g.normal();
+    return t;
+  }
+
+  clamp(t: WasmTensor, lo: number, hi: number): WasmTensor {
+    const i = this.at(t, "clamp");
+    const out = this.alloc(t.shape);
+    this.kernels.clamp(out.ptr, i << 2, t.length, lo, hi);
+    return out;
+  }
+
+  threshold(t: WasmTensor, ratio: number, maxValue: number): WasmTensor {
+    // The reference's validation (reference/threshold.ts), with its messages.
+    requireThat(ratio > 0 && ratio <= 1, "dynamicThresholdingRatio", ratio, "a number in (0, 1]");
+    requireFinite("sampleMaxValue", maxValue);
+    requireThat(maxValue > 0, "sampleMaxValue", maxValue, "a number > 0");
+    const i0 = this.at(t, "threshold");
+    const B = t.shape[0];
+    const per = t.length / B;
+    const out = this.alloc(t.shape);
+    const scratch = new Float32Array(per);
+    for (let b = 0; b < B; b++) {
+      const f = this.view();
+      const from = i0 + b * per;
+      for (let i = 0; i < per; i++) scratch[i] = Math.abs(f[from + i]);
+      const s = Math.min(Math.max(quantileOf(scratch, ratio), 1), maxValue);
+      this.kernels.clampdiv(out.ptr + b * per * 4, from << 2, per, s);
+    }
+    return out;
+  }
+
+  concat(ts: readonly WasmTensor[]): WasmTensor {
+    if (ts.length === 0) throw new ShapeError("concatBatch", 0, "at least one tensor");
+    const rest = ts[0].shape.slice(1);
+    ts.forEach((t, k) => {
+      this.at(t, `concat item ${k}`);
+      const r = t.shape.slice(1);
+      if (r.length !== rest.length || r.some((d, i) => d !== rest[i])) throw new ShapeError(`concatBatch item ${k} (all but the batch axis)`, [...t.shape], `shape [${rest.join(", ")}]`);
+    });
+    const out = this.alloc([ts.reduce((s, t) => s + t.shape[0], 0), ...rest]);
+    const f = this.view();
+    let o = out.ptr >>> 2;
+    for (const t of ts) {
+      f.copyWithin(o, t.ptr >>> 2, (t.ptr >>> 2) + t.length);
+      o += t.length;
+    }
+    return out;
+  }
+
+  split(t: WasmTensor, sizes: readonly number[]): WasmTensor[] {
+    const i0 = this.at(t, "split");
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (total !== t.shape[0] || sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new ShapeError("splitBatch sizes", [...sizes], `positive integer sizes summing to the batch size ${t.shape[0]}`);
+    const per = t.length / t.shape[0];
+    let o = 0;
+    return sizes.map((n) => {
+      const piece = this.alloc([n, ...t.shape.slice(1)]);
+      const from = i0 + o * per;
+      this.view().copyWithin(piece.ptr >>> 2, from, from + n * per);
+      o += n;
+      return piece;
+    });
+  }
+}
+
+// ─── the quantile of dynamic thresholding ─────────────────────────────────────────────────────────
+
+/**
+ * quantileSorted(sort(a), q) of reference/threshold.ts without sorting: the two order statistics it
+ * interpolates, by quickselect (expected O(n)). Reorders `a`. Values containing NaN fall back to a sort
+ * (TypedArray sort puts NaN last, as the reference's does).
+ */
+export function quantileOf(a: Float32Array, q: number): number {
+  const n = a.length;
+  const pos = (n - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, n - 1);
+  for (let i = 0; i < n; i++) if (a[i] !== a[i]) return quantileSorted(a.sort(), q);
+  select(a, lo, 0, n - 1);
+  let vhi = a[lo];
+  if (hi > lo) {
+    vhi = Infinity;
+    for (let i = lo + 1; i < n; i++) if (a[i] < vhi) vhi = a[i];
+  }
+  const vlo = a[lo];
+  return vlo + (pos - lo) * (vhi - vlo);
+}
+
+/** Rearranges a[l..r] so that a[k] is its k-th smallest, smaller ones before and larger ones after (Hoare). */
+function select(a: Float32Array, k: number, l: number, r: number): void {
+  while (r > l) {
+    const m = (l + r) >>> 1;
+    // median of three as the pivot
+    const x = a[l], y = a[m], z = a[r];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = l;
+    let j = r;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i]; a[i] = a[j]; a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) r = j;
+    else if (k >= i) l = i;
+    else return;
+  }
+}
+
+// ─── fused + tracked: the fast path for samplers ──────────────────────────────────────────────────
+
+/**
+ * `fused(trackMemory(base))` with the memory scope exposed on the fused backend, so that runPipeline
+ * sweeps it every step (reference/samplers/scheduler.ts duck-types `sweep`/`adopt`):
+ * - the tracked set holds BASE tensors (every fused primitive's base result, materialised forms included);
+ * - `sweep(roots)` keeps the base tensors reachable from the roots — adapters/memory.ts's
+ *   reachableTensors descends into linear forms' leaves and values — and disposes the rest;
+ * - `adopt(form)` tracks a form's base value (a model output made outside the backend); `pin(form)` makes
+ *   a form's base tensors permanent (never swept, never adopted: a constant model output, a conditioning).
+ *
+ * Why this order and not trackMemory(fused(base)): there the tracked objects would be forms, and a
+ * sweep would dispose an unreachable form's value even when it is a leaf of a reachable form (fused's
+ * combine uses a materialised term's value as the leaf), freeing memory still in use.
+ */
+export interface SweepingFused<T extends BTensor> extends FusedBackend<T> {
+  readonly tracked: TrackedBackend<T>;
+  sweep(roots: readonly unknown[]): number;
+  adopt(x: LinearForm<T>): LinearForm<T>;
+  pin(x: LinearForm<T>): LinearForm<T>;
+  readonly liveCount: number;
+}
+
+export function sweepingFused<T extends BTensor>(base: Backend<T>): SweepingFused<T> {
+  const tracked = trackMemory(base);
+  const f = fused(tracked) as SweepingFused<T>;
+  const pinned = new WeakSet<object>();
+  const baseOf = (x: LinearForm<T>): T[] => (x.value !== undefined ? [x.value] : [...x.leaves]);
+  Object.assign(f, {
+    tracked,
+    sweep: (roots: readonly unknown[]) => tracked.sweep(roots),
+    adopt(x: LinearForm<T>) {
+      for (const t of baseOf(x)) if (!pinned.has(t)) tracked.adopt(t);
+      return x;
+    },
+    pin(x: LinearForm<T>) {
+      for (const t of baseOf(x)) { pinned.add(t); tracked.keep(t); }
+      return x;
+    },
+  });
+  Object.defineProperty(f, "liveCount", { get: () => tracked.liveCount });
+  return f;
+}
+
+/** The wasm-simd backend behind `fused` and `trackMemory`: one kernel pass per materialised form, swept every pipeline step. */
+export async function createFusedWasmBackend(options: WasmBackendOptions = {}): Promise<SweepingFused<WasmTensor> & { readonly wasm: WasmBackend }> {
+  const wasm = await createWasmBackend(options);
+  return Object.assign(sweepingFused(wasm), { wasm });
+}

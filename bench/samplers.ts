@@ -1,0 +1,167 @@
+/**
+ * The benchmark's sampler catalogue: short names → a diffusers scheduler class with its config, or a
+ * k-diffusion function with its σ schedule. Every entry runs on any backend (adapters/contract.ts) with
+ * any ε-predicting denoiser trained on one VP schedule (the exact oracle, an ONNX U-Net), and ends at a
+ * known noise level, so its result can be compared with the exact probability-flow ODE solution.
+ *
+ * Why not reference/samplers/order.ts's ORDER_SAMPLERS: those entries run on the reference backend
+ * only, and are configured for the order measurement (they stop at σ_min, without the final step to
+ * σ = 0, and never drop order at the end). Users benchmark the configurations they use, so here:
+ * - diffusers entries: "trailing" timesteps (every n starts at t = N − 1, the same noise level, so one
+ *   x_T serves every n), default linear β schedule with N = 1000, ending at σ = 0 (DDIM/PNDM
+ *   `setAlphaToOne`, the multistep solvers' `finalSigmasType: "zero"`) except DEIS, which always ends at
+ *   the train schedule's σ₀ (diffusers hard-codes it);
+ * - k-diffusion entries: Karras σ (ρ = 7) from the train schedule's σ_max to σ_min, then 0, driving the
+ *   ε-model through k-diffusion's `DiscreteEpsDDPMDenoiser` wrapping (c_in = 1/√(σ² + 1), fractional
+ *   timestep t(σ) by log-σ interpolation, D = x − σ ε); the two wrapper combines count as sampler time.
+ * The names follow order.ts where they mean the same method (ddim, euler, heun, dpm-2, lms, k-dpmpp-2m,
+ * dpmpp-2m, dpmpp-3m).
+ */
+import type { Backend, BTensor, Denoiser } from "../adapters/contract.ts";
+import { ConfigError } from "../reference/errors.ts";
+import { karrasSigmas, type Schedule } from "../reference/schedule.ts";
+import { createScheduler, type KDiffusionSamplerName } from "../reference/samplers/index.ts";
+import { KDIFFUSION, kdiffusionEvaluations, type KDenoiser } from "../reference/samplers/kdiffusion.ts";
+import { runPipeline, type NoiseProvider } from "../reference/samplers/scheduler.ts";
+
+interface Common {
+  readonly name: string;
+  /** Draws fresh noise during sampling (only the distribution can be compared, not the path). */
+  readonly stochastic: boolean;
+  /** Where it ends: σ = 0, or the train schedule's smallest σ (DEIS). */
+  readonly finalSigma: "zero" | "train-min";
+  readonly description: string;
+}
+export interface DiffusersSampler extends Common {
+  readonly family: "diffusers";
+  readonly className: string;
+  readonly config: Readonly<Record<string, unknown>>;
+}
+export interface KDiffusionSampler extends Common {
+  readonly family: "k-diffusion";
+  readonly fn: KDiffusionSamplerName;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+export type BenchSampler = DiffusersSampler | KDiffusionSampler;
+
+const TRAILING = { timestepSpacing: "trailing", predictionType: "epsilon" } as const;
+
+const diffusers = (name: string, className: string, config: Record<string, unknown>, description: string, o: Partial<Common> = {}): DiffusersSampler =>
+  ({ name, family: "diffusers", className, config: { ...TRAILING, ...config }, stochastic: false, finalSigma: "zero", description, ...o });
+const kdiff = (name: string, fn: KDiffusionSamplerName, description: string, o: Partial<Common> & { options?: Record<string, unknown> } = {}): KDiffusionSampler =>
+  ({ name, family: "k-diffusion", fn, options: o.options ?? {}, stochastic: o.stochastic ?? false, finalSigma: "zero", description });
+
+export const BENCH_SAMPLERS: readonly BenchSampler[] = [
+  diffusers("ddim", "DDIMScheduler", { clipSample: false, setAlphaToOne: true }, "DDIMScheduler, η = 0"),
+  diffusers("ddpm", "DDPMScheduler", { clipSample: false, varianceType: "fixed_small" }, "DDPMScheduler (ancestral, posterior variance)", { stochastic: true }),
+  diffusers("pndm", "PNDMScheduler", { skipPrkSteps: true, setAlphaToOne: true }, "PNDMScheduler, PLMS (skipPrkSteps)"),
+  kdiff("euler", "sample_euler", "k-diffusion sample_euler, Karras σ"),
+  kdiff("euler-a", "sample_euler_ancestral", "k-diffusion sample_euler_ancestral (η = 1), Karras σ", { stochastic: true }),
+  kdiff("heun", "sample_heun", "k-diffusion sample_heun (2 evaluations per step), Karras σ"),
+  kdiff("dpm-2", "sample_dpm_2", "k-diffusion sample_dpm_2 (2 evaluations per step), Karras σ"),
+  kdiff("lms", "sample_lms", "k-diffusion sample_lms (order 4), Karras σ"),
+  kdiff("k-dpmpp-2m", "sample_dpmpp_2m", "k-diffusion sample_dpmpp_2m, Karras σ"),
+  diffusers("dpmpp-2m", "DPMSolverMultistepScheduler", { algorithmType: "dpmsolver++", solverOrder: 2 }, "DPMSolverMultistepScheduler dpmsolver++, order 2"),
+  diffusers("dpmpp-3m", "DPMSolverMultistepScheduler", { algorithmType: "dpmsolver++", solverOrder: 3 }, "DPMSolverMultistepScheduler dpmsolver++, order 3"),
+  diffusers("dpmpp-2m-sde", "DPMSolverMultistepScheduler", { algorithmType: "sde-dpmsolver++", solverOrder: 2 }, "DPMSolverMultistepScheduler sde-dpmsolver++, order 2", { stochastic: true }),
+  diffusers("unipc", "UniPCMultistepScheduler", { solverOrder: 2, solverType: "bh2" }, "UniPCMultistepScheduler bh2, order 2 with the corrector"),
+  diffusers("deis", "DEISMultistepScheduler", { solverOrder: 2 }, "DEISMultistepScheduler order 2 (ends at the train σ₀)", { finalSigma: "train-min" }),
+];
+
+export const BENCH_SAMPLER_NAMES = BENCH_SAMPLERS.map((s) => s.name);
+
+export function benchSampler(name: string): BenchSampler {
+  const s = BENCH_SAMPLERS.find((x) => x.name === name);
+  if (!s) throw new ConfigError("--samplers", name, `one of ${BENCH_SAMPLER_NAMES.join(", ")}`);
+  return s;
+}
+
+/** The noise level (VE σ) a sampler's result is at. */
+export const finalSigmaOf = (s: BenchSampler, schedule: Schedule): number => (s.finalSigma === "zero" ? 0 : schedule.sigmas[0]);
+
+/** The VE noise level every entry starts from: the train schedule's last timestep. */
+export const startSigmaOf = (schedule: Schedule): number => schedule.sigmas[schedule.sigmas.length - 1];
+
+/** Karras σ (ρ = 7) over the train schedule's range, n steps, then 0 (k-diffusion's get_sigmas_karras). */
+export const kdiffusionSigmas = (n: number, schedule: Schedule): Float64Array => karrasSigmas(n, schedule.sigmas[0], startSigmaOf(schedule));
+
+/** t(σ): the fractional train timestep whose log σ interpolates linearly to log σ (k-diffusion `sigma_to_t`). */
+export function sigmaToT(schedule: Schedule, sigma: number): number {
+  const s = schedule.sigmas; // increasing in t
+  const N = s.length;
+  if (sigma <= s[0]) return 0;
+  if (sigma >= s[N - 1]) return N - 1;
+  let lo = 0;
+  let hi = N - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (s[mid] <= sigma) lo = mid;
+    else hi = mid;
+  }
+  const f = (Math.log(sigma) - Math.log(s[lo])) / (Math.log(s[hi]) - Math.log(s[lo]));
+  return lo + f;
+}
+
+/**
+ * k-diffusion's DiscreteEpsDDPMDenoiser around an ε-predictor: D(x, σ) = x − σ·ε(x/√(σ² + 1), t(σ)).
+ * The two combines run on the backend and are counted as sampler time (they are outside `evaluate`).
+ */
+export function epsToKDenoiser<T extends BTensor>(backend: Backend<T>, eps: Denoiser<T>, schedule: Schedule): KDenoiser<T> {
+  if (eps.predictionType !== "epsilon") throw new ConfigError("denoiser predictionType", eps.predictionType, '"epsilon" (the k-diffusion wrapper here converts ε-predictions)');
+  return async (x, sigma) => {
+    const input = await backend.combine([x], [1 / Math.sqrt(sigma * sigma + 1)]);
+    const e = await eps.evaluate(input, sigmaToT(schedule, sigma));
+    return backend.combine([x, e], [1, -sigma]);
+  };
+}
+
+export interface SamplerRunContext<T extends BTensor> {
+  readonly backend: Backend<T>;
+  /** An ε-predictor trained on `schedule` (timestep = train index, possibly fractional). */
+  readonly model: Denoiser<T>;
+  readonly schedule: Schedule;
+  /** Fresh noise for stochastic samplers (a new provider per run, so every run draws the same noise). */
+  readonly noise?: () => NoiseProvider<T>;
+}
+
+/** Model evaluations of an n-step run. */
+export async function evaluationsOf<T extends BTensor>(s: BenchSampler, n: number, ctx: SamplerRunContext<T>): Promise<number> {
+  if (s.family === "k-diffusion") return kdiffusionEvaluations(s.fn, kdiffusionSigmas(n, ctx.schedule));
+  const scheduler = await createScheduler(s.className, { ...s.config, ...scheduleConfig(ctx.schedule) }, ctx.backend);
+  scheduler.setTimesteps(n);
+  return scheduler.timesteps.length;
+}
+
+const scheduleConfig = (schedule: Schedule): Record<string, unknown> => {
+  const c = schedule.config;
+  return c.trainedBetas ? { numTrainTimesteps: c.numTrainTimesteps, trainedBetas: c.trainedBetas } : { numTrainTimesteps: c.numTrainTimesteps, betaStart: c.betaStart, betaEnd: c.betaEnd, betaSchedule: c.betaSchedule };
+};
+
+/**
+ * Runs `s` for n steps from the VE state x̃_T (a backend tensor at σ = startSigmaOf(schedule)) and
+ * returns the final sample in the sampler's own coordinates: VE x̃ for k-diffusion, VP x = α x̃ for
+ * diffusers (α = 1 at σ = 0). The diffusers input scaling x_T = α_T·initNoiseSigma·x̃_T is one combine.
+ */
+export async function runSampler<T extends BTensor>(s: BenchSampler, n: number, xTildeT: T, ctx: SamplerRunContext<T>): Promise<T> {
+  const { backend, model, schedule } = ctx;
+  const noise = s.stochastic ? ctx.noise?.() : undefined;
+  if (s.stochastic && !noise) throw new ConfigError(`sampler ${s.name} noise`, undefined, "a NoiseProvider (it is stochastic)");
+  if (s.family === "k-diffusion") {
+    return KDIFFUSION[s.fn](backend, epsToKDenoiser(backend, model, schedule), xTildeT, kdiffusionSigmas(n, schedule), { ...s.options, noise });
+  }
+  const scheduler = await createScheduler(s.className, { ...s.config, ...scheduleConfig(schedule) }, backend);
+  scheduler.setTimesteps(n);
+  const t0 = scheduler.timesteps[0];
+  const N = schedule.config.numTrainTimesteps;
+  if (t0 !== N - 1) throw new ConfigError(`${s.className} first timestep`, t0, `${N - 1} (every run starts at the same noise level)`);
+  const alphaT = Math.sqrt(schedule.alphasCumprod[N - 1]);
+  const xT = await backend.combine([xTildeT], [alphaT * scheduler.initNoiseSigma]);
+  return runPipeline(scheduler, model, xT, { checkFinite: false, noise });
+}
+
+/** The α of the coordinates a sampler returns (x = α x̃): 1 for k-diffusion and at σ = 0. */
+export function finalAlphaOf(s: BenchSampler, schedule: Schedule): number {
+  if (s.family === "k-diffusion") return 1;
+  const sigma = finalSigmaOf(s, schedule);
+  return 1 / Math.sqrt(1 + sigma * sigma);
+}
