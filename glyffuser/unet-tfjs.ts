@@ -99,10 +99,8 @@ export function tfjsUNetOps(tf: TF, param: (name: string) => Tensor, o: TfjsOpsO
     mul: (a, b) => tf.mul(a, b),
     addChannelVector: (x, v) => tf.add(x, tf.reshape(v, [v.shape[0], 1, 1, v.shape[1]])),
     concatChannels: (a, b) => tf.concat([a, b], 3),
-    upsample2x(x) {
-      const [B, H, W, C] = x.shape as [number, number, number, number];
-      return tf.reshape(tf.tile(tf.reshape(x, [B, H, 1, W, 1, C]), [1, 1, 2, 1, 2, 1]), [B, 2 * H, 2 * W, C]);
-    },
+    // Nearest-neighbour, source index ⌊dst/2⌋ (alignCorners = halfPixelCenters = false), as ONNX Resize asymmetric/floor.
+    upsample2x: (x) => tf.image.resizeNearestNeighbor(x as tfjs.Tensor4D, [2 * x.shape[1]!, 2 * x.shape[2]!], false, false),
     timestepEmbedding(t, width) {
       const half = width / 2;
       const freqs = Float32Array.from({ length: half }, (_, j) => Math.exp((-Math.log(10000) * j) / half));

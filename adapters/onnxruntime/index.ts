@@ -231,7 +231,8 @@ export class OnnxruntimeBackend implements Backend<OrtTensor> {
     const x = this.own(t, "threshold tensor");
     requireThat(ratio > 0 && ratio <= 1, "dynamicThresholdingRatio", ratio, "a number in (0, 1]");
     requireFinite("sampleMaxValue", maxValue);
-    requireThat(maxValue >= 1, "sampleMaxValue", maxValue, "a number ≥ 1");
+    // diffusers clamps s into [1, maxValue]; with maxValue < 1 that is maxValue itself (reference/threshold.ts).
+    requireThat(maxValue > 0, "sampleMaxValue", maxValue, "a number > 0");
     if (t.shape.length === 0) throw new ShapeError("threshold tensor", [], "a batch tensor [B, …] (rank ≥ 1)");
     const itemSize = size(t.shape) / t.shape[0];
     const p = thresholdFeeds(itemSize, ratio);

@@ -171,7 +171,7 @@ export async function compileKernels(maxTerms = MAX_TERMS): Promise<WebAssembly.
     parsed.resolveNames();
     parsed.validate();
     const { buffer } = parsed.toBinary({});
-    return await WebAssembly.compile(buffer);
+    return await WebAssembly.compile(new Uint8Array(buffer));
   } finally {
     parsed.destroy();
   }
