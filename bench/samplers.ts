@@ -137,26 +137,52 @@ const scheduleConfig = (schedule: Schedule): Record<string, unknown> => {
   return c.trainedBetas ? { numTrainTimesteps: c.numTrainTimesteps, trainedBetas: c.trainedBetas } : { numTrainTimesteps: c.numTrainTimesteps, betaStart: c.betaStart, betaEnd: c.betaEnd, betaSchedule: c.betaSchedule };
 };
 
+/** A sampler bound to a backend and model; a diffusers scheduler is constructed once and reused. */
+export interface PreparedSampler<T extends BTensor> {
+  readonly sampler: BenchSampler;
+  /**
+   * Runs n steps from the VE state x̃_T (a backend tensor at σ = startSigmaOf(schedule)) and returns the
+   * final sample in the sampler's own coordinates: VE x̃ for k-diffusion, VP x = α x̃ for diffusers (α = 1
+   * at σ = 0). A diffusers run calls setTimesteps(n) (which resets the scheduler's state) and scales the
+   * input, x_T = α_T·initNoiseSigma·x̃_T, with one combine, as a pipeline call does.
+   */
+  run(n: number, xTildeT: T): Promise<T>;
+}
+
 /**
- * Runs `s` for n steps from the VE state x̃_T (a backend tensor at σ = startSigmaOf(schedule)) and
- * returns the final sample in the sampler's own coordinates: VE x̃ for k-diffusion, VP x = α x̃ for
- * diffusers (α = 1 at σ = 0). The diffusers input scaling x_T = α_T·initNoiseSigma·x̃_T is one combine.
+ * Binds `s` to a backend and model. The scheduler object is built once, outside any timed run, as a
+ * diffusers pipeline builds it once at load time.
  */
-export async function runSampler<T extends BTensor>(s: BenchSampler, n: number, xTildeT: T, ctx: SamplerRunContext<T>): Promise<T> {
+export async function prepareSampler<T extends BTensor>(s: BenchSampler, ctx: SamplerRunContext<T>): Promise<PreparedSampler<T>> {
   const { backend, model, schedule } = ctx;
-  const noise = s.stochastic ? ctx.noise?.() : undefined;
-  if (s.stochastic && !noise) throw new ConfigError(`sampler ${s.name} noise`, undefined, "a NoiseProvider (it is stochastic)");
+  const noiseFor = (): NoiseProvider<T> | undefined => {
+    if (!s.stochastic) return undefined;
+    const noise = ctx.noise?.();
+    if (!noise) throw new ConfigError(`sampler ${s.name} noise`, undefined, "a NoiseProvider (it is stochastic)");
+    return noise;
+  };
   if (s.family === "k-diffusion") {
-    return KDIFFUSION[s.fn](backend, epsToKDenoiser(backend, model, schedule), xTildeT, kdiffusionSigmas(n, schedule), { ...s.options, noise });
+    const kmodel = epsToKDenoiser(backend, model, schedule);
+    return { sampler: s, run: (n, xTildeT) => KDIFFUSION[s.fn](backend, kmodel, xTildeT, kdiffusionSigmas(n, schedule), { ...s.options, noise: noiseFor() }) };
   }
   const scheduler = await createScheduler(s.className, { ...s.config, ...scheduleConfig(schedule) }, backend);
-  scheduler.setTimesteps(n);
-  const t0 = scheduler.timesteps[0];
   const N = schedule.config.numTrainTimesteps;
-  if (t0 !== N - 1) throw new ConfigError(`${s.className} first timestep`, t0, `${N - 1} (every run starts at the same noise level)`);
   const alphaT = Math.sqrt(schedule.alphasCumprod[N - 1]);
-  const xT = await backend.combine([xTildeT], [alphaT * scheduler.initNoiseSigma]);
-  return runPipeline(scheduler, model, xT, { checkFinite: false, noise });
+  return {
+    sampler: s,
+    async run(n, xTildeT) {
+      scheduler.setTimesteps(n);
+      const t0 = scheduler.timesteps[0];
+      if (t0 !== N - 1) throw new ConfigError(`${s.className} first timestep`, t0, `${N - 1} (every run starts at the same noise level)`);
+      const xT = await backend.combine([xTildeT], [alphaT * scheduler.initNoiseSigma]);
+      return runPipeline(scheduler, model, xT, { checkFinite: false, noise: noiseFor() });
+    },
+  };
+}
+
+/** prepareSampler + run, for one-off runs. */
+export async function runSampler<T extends BTensor>(s: BenchSampler, n: number, xTildeT: T, ctx: SamplerRunContext<T>): Promise<T> {
+  return (await prepareSampler(s, ctx)).run(n, xTildeT);
 }
 
 /** The α of the coordinates a sampler returns (x = α x̃): 1 for k-diffusion and at σ = 0. */

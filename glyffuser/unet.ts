@@ -67,7 +67,7 @@ export const GLYFFUSER_SMALL_CONFIG: UNetConfig = {
   sampleSize: 32,
   inChannels: 1,
   outChannels: 1,
-  blockChannels: [32, 64, 64],
+  blockChannels: [16, 32, 64],
   layersPerBlock: 1,
   attentionLevels: [false, true, true],
   midAttention: true,

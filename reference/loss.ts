@@ -21,11 +21,14 @@ export function perItemMse(a: Tensor, b: Tensor): Float64Array {
   return out;
 }
 
-/** LOSS-MIN-SNR: w(t) = min(SNR, γ)/SNR with SNR = ᾱ/(1 − ᾱ). γ = ∞ gives the plain loss. */
+/**
+ * LOSS-MIN-SNR: w(t) = min(SNR, γ)/SNR with SNR = ᾱ/(1 − ᾱ). γ = ∞ gives the plain loss. Written as
+ * 1 when SNR ≤ γ, else γ/SNR: the same value, and the limit 1 (not 0/0) at a zero-SNR terminal step.
+ */
 export function minSnrWeight(s: Schedule, t: number, gamma: number): number {
   require(gamma > 0, "minSnrGamma", gamma, "a number > 0 (Infinity for no weighting)");
   const snr = s.alphasCumprod[t] / (1 - s.alphasCumprod[t]);
-  return Math.min(snr, gamma) / snr;
+  return snr <= gamma ? 1 : gamma / snr;
 }
 
 /** One training example of the data path (LOSS-DATA-PATH): x₀, t, ε → xₜ. */

@@ -17,10 +17,14 @@
  *   each rounded to float32, written straight into WASM memory. Host-speed (seedrandom ARC4 + Box–Muller,
  *   ≈ 30 ns a number): a 16×1×128×128 draw costs milliseconds, far more than a sampler step.
  * - `clamp`: one SIMD pass (lo and hi rounded to float32; the clamp row allows that).
- * - `threshold`: the quantile on the host (|x| of each batch item copied out of WASM memory, order
- *   statistics by quickselect — the same two values the reference's sort picks, interpolated in Float64
- *   exactly as reference/threshold.ts), then one SIMD pass per item: min(max(x, −s), s)/s with s rounded
- *   to float32 (|err| ≤ 2u on outputs in [−1, 1]; the threshold row allows 10u).
+ * - `fromHost` / `toHost` of Float64Arrays: a memcpy of the f64 values into WASM memory and a SIMD demote
+ *   (or promote and a memcpy out), ≈ 10× faster than converting element by element in JavaScript.
+ * - `threshold`: per batch item, the quantile of |x| by a radix select in WASM (a histogram of the top
+ *   11 bits of |x|'s bit pattern, then the values of the one or two bins holding the two order statistics
+ *   gathered and sorted on the host — the same two values the reference's full sort picks, interpolated in
+ *   Float64 exactly as reference/threshold.ts), then one SIMD pass: min(max(x, −s), s)/s with s rounded to
+ *   float32 (|err| ≤ 2u on outputs in [−1, 1]; the threshold row allows 10u). Scalar passes (a histogram
+ *   cannot be vectorised in WASM SIMD): the slowest primitive per byte.
  * - `concat` / `split`: memory copies (copyWithin) inside the WASM memory.
  * - Memory: a bump allocator with exact-size free lists (sizes rounded up to 64 bytes, blocks 64-byte
  *   aligned). Samplers allocate many tensors of one size, so a freed block is reused by the next tensor
@@ -37,7 +41,6 @@ import type { Backend, BTensor } from "../contract.ts";
 import type { Shape } from "../../reference/tensor.ts";
 import { size } from "../../reference/tensor.ts";
 import { GaussianStream } from "../../reference/rng.ts";
-import { quantileSorted } from "../../reference/threshold.ts";
 import { ConfigError, DiffspecError, ShapeError, StateError, UnavailableError, require as requireThat, requireFinite } from "../../reference/errors.ts";
 import { fused, type FusedBackend, type LinearForm } from "../fused.ts";
 import { trackMemory, type TrackedBackend } from "../memory.ts";
@@ -47,6 +50,9 @@ export { MAX_TERMS, COMBINE_MODES, type CombineMode } from "./kernels.ts";
 
 const PAGE = 65536;
 const ALIGN = 64;
+const blockBytes = (bytes: number): number => Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+/** Histogram bins of the threshold's radix select (11 bits of |x|'s pattern). */
+const BINS = 2048;
 /** wasm32: 65536 pages of 64 KiB = 4 GiB. */
 const MAX_PAGES = 65536;
 
@@ -155,10 +161,9 @@ export class WasmBackend implements Backend<WasmTensor> {
     return this.f32;
   }
 
-  private alloc(shape: Shape): WasmTensor {
+  /** A block of at least `bytes` bytes (rounded up to 64): from the free list of its size, else from the top of the heap. */
+  private allocBlock(bytes: number): number {
     if (this.closed) throw new StateError("wasm-simd: the backend was closed");
-    const n = size(shape);
-    const bytes = Math.ceil((n * 4) / ALIGN) * ALIGN;
     let ptr = this.free.get(bytes)?.pop();
     if (ptr !== undefined) {
       this.counts.reused++;
@@ -169,27 +174,49 @@ export class WasmBackend implements Backend<WasmTensor> {
       const end = ptr + bytes;
       const have = this.memory.buffer.byteLength;
       if (end > have) {
-        const pages = this.memory.buffer.byteLength / PAGE;
+        const pages = have / PAGE;
         const need = Math.ceil((end - have) / PAGE);
         const grow = Math.min(Math.max(need, Math.ceil(pages / 4)), MAX_PAGES - pages);
-        if (grow < need) throw new DiffspecError("E_OUT_OF_MEMORY", `wasm-simd: a tensor of ${bytes} bytes does not fit: the WebAssembly memory is at its 4 GiB limit (live ${this.live} bytes in ${this.liveCount} tensors, ${this.freeBytes} bytes in free blocks of other sizes); dispose tensors (adapters/memory.ts trackMemory + sweep)`);
+        if (grow < need) throw new DiffspecError("E_OUT_OF_MEMORY", `wasm-simd: a block of ${bytes} bytes does not fit: the WebAssembly memory is at its 4 GiB limit (live ${this.live} bytes in ${this.liveCount} tensors, ${this.freeBytes} bytes in free blocks of other sizes); dispose tensors (adapters/memory.ts trackMemory + sweep)`);
         this.memory.grow(grow);
       }
       this.top = end;
     }
-    const t = new WasmTensor([...shape], ptr, n, bytes, this);
     this.live += bytes;
+    return ptr;
+  }
+
+  private alloc(shape: Shape): WasmTensor {
+    const n = size(shape);
+    const bytes = blockBytes(n * 4);
+    const ptr = this.allocBlock(bytes);
+    const t = new WasmTensor([...shape], ptr, n, bytes, this);
     this.liveCount++;
     this.registry?.register(t, { ptr, bytes }, t);
     return t;
   }
 
-  private release(ptr: number, bytes: number): void {
+  /** Runs f with a scratch block of `bytes` bytes (returned to the free lists afterwards). */
+  private withScratch<R>(bytes: number, f: (ptr: number) => R): R {
+    const b = blockBytes(bytes);
+    const ptr = this.allocBlock(b);
+    try {
+      return f(ptr);
+    } finally {
+      this.releaseBlock(ptr, b);
+    }
+  }
+
+  private releaseBlock(ptr: number, bytes: number): void {
     let list = this.free.get(bytes);
     if (!list) this.free.set(bytes, (list = []));
     list.push(ptr);
     this.freeBytes += bytes;
     this.live -= bytes;
+  }
+
+  private release(ptr: number, bytes: number): void {
+    this.releaseBlock(ptr, bytes);
     this.liveCount--;
   }
 
@@ -230,17 +257,26 @@ export class WasmBackend implements Backend<WasmTensor> {
 
   // ─── primitives ─────────────────────────────────────────────────────────────────────────────────
 
+  /** Float64Array input: copied into WASM memory as f64 and demoted by a SIMD kernel (a per-element JS conversion is ≈ 10× slower). */
   fromHost(data: ArrayLike<number>, shape: Shape): WasmTensor {
     const n = size(shape);
     if (data.length !== n) throw new ShapeError("data length", data.length, `${n} (the product of shape [${shape.join(", ")}])`);
     const t = this.alloc(shape);
-    this.view().set(data, t.ptr >>> 2);
+    if (data instanceof Float64Array && n >= 64) {
+      this.withScratch(8 * n, (tmp) => {
+        new Float64Array(this.memory.buffer, tmp, n).set(data);
+        this.kernels.demote(t.ptr, tmp, n);
+      });
+    } else this.view().set(data, t.ptr >>> 2);
     return t;
   }
 
+  /** A TypedArray set widens float32 → float64 at memory speed in V8 (Float64Array.from is ≈ 20× slower). */
   toHost(t: WasmTensor): Float64Array {
     const i = this.at(t, "toHost");
-    return Float64Array.from(this.view().subarray(i, i + t.length));
+    const out = new Float64Array(t.length);
+    out.set(this.view().subarray(i, i + t.length));
+    return out;
   }
 
   combine(terms: readonly WasmTensor[], coeffs: readonly number[]): WasmTensor {
@@ -287,7 +323,9 @@ export class WasmBackend implements Backend<WasmTensor> {
   clamp(t: WasmTensor, lo: number, hi: number): WasmTensor {
     const i = this.at(t, "clamp");
     const out = this.alloc(t.shape);
-    this.kernels.clamp(out.ptr, i << 2, t.length, lo, hi);
+    // Math.max(x, NaN) is NaN; the kernel's pseudo-max would keep x.
+    if (Number.isNaN(lo) || Number.isNaN(hi)) this.kernels.fill(out.ptr, out.length, NaN);
+    else this.kernels.clamp(out.ptr, i << 2, t.length, lo, hi);
     return out;
   }
 
@@ -300,15 +338,45 @@ export class WasmBackend implements Backend<WasmTensor> {
     const B = t.shape[0];
     const per = t.length / B;
     const out = this.alloc(t.shape);
-    const scratch = new Float32Array(per);
-    for (let b = 0; b < B; b++) {
-      const f = this.view();
-      const from = i0 + b * per;
-      for (let i = 0; i < per; i++) scratch[i] = Math.abs(f[from + i]);
-      const s = Math.min(Math.max(quantileOf(scratch, ratio), 1), maxValue);
-      this.kernels.clampdiv(out.ptr + b * per * 4, from << 2, per, s);
-    }
+    this.withScratch(4 * (4 * BINS + per), (scratch) => {
+      for (let b = 0; b < B; b++) {
+        const from = t.ptr + b * per * 4;
+        const s = Math.min(Math.max(this.quantileAbs(from, per, ratio, scratch), 1), maxValue);
+        this.kernels.clampdiv(out.ptr + b * per * 4, from, per, s);
+      }
+    });
     return out;
+  }
+
+  /**
+   * quantileSorted(sort(|x|), q) of reference/threshold.ts for the n float32 values at byte offset p,
+   * without sorting them all: a histogram of the top 11 bits of |x|'s bit pattern locates the bins of
+   * the two order statistics the quantile interpolates, the values of those bins are gathered and sorted
+   * (typically a few hundred), and the two are interpolated in Float64 exactly as the reference does.
+   * `scratch` holds 4·BINS + n 32-bit words.
+   */
+  private quantileAbs(p: number, n: number, q: number, scratch: number): number {
+    const pos = (n - 1) * q;
+    const lo = Math.floor(pos);
+    const hi = Math.min(lo + 1, n - 1);
+    const sub = new Uint32Array(this.memory.buffer, scratch, 4 * BINS);
+    sub.fill(0);
+    this.kernels.hist11(p, n, scratch);
+    const hist = sub.subarray(0, BINS);
+    for (let j = 1; j < 4; j++) for (let k = 0; k < BINS; k++) hist[k] += sub[j * BINS + k];
+    let before = 0;
+    let bin = 0;
+    while (before + hist[bin] <= lo) before += hist[bin++];
+    let binHi = bin;
+    let upTo = before + hist[bin];
+    while (upTo <= hi) upTo += hist[++binHi];
+    const gathered = scratch + 16 * BINS;
+    const count = this.kernels.gather(p, n, bin, binHi, gathered);
+    const bits = new Uint32Array(this.memory.buffer, gathered, count).sort();
+    const values = new Float32Array(bits.buffer, bits.byteOffset, count);
+    const vlo = values[lo - before];
+    const vhi = values[hi - before];
+    return vlo + (pos - lo) * (vhi - vlo);
   }
 
   concat(ts: readonly WasmTensor[]): WasmTensor {
@@ -342,53 +410,6 @@ export class WasmBackend implements Backend<WasmTensor> {
       o += n;
       return piece;
     });
-  }
-}
-
-// ─── the quantile of dynamic thresholding ─────────────────────────────────────────────────────────
-
-/**
- * quantileSorted(sort(a), q) of reference/threshold.ts without sorting: the two order statistics it
- * interpolates, by quickselect (expected O(n)). Reorders `a`. Values containing NaN fall back to a sort
- * (TypedArray sort puts NaN last, as the reference's does).
- */
-export function quantileOf(a: Float32Array, q: number): number {
-  const n = a.length;
-  const pos = (n - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, n - 1);
-  for (let i = 0; i < n; i++) if (a[i] !== a[i]) return quantileSorted(a.sort(), q);
-  select(a, lo, 0, n - 1);
-  let vhi = a[lo];
-  if (hi > lo) {
-    vhi = Infinity;
-    for (let i = lo + 1; i < n; i++) if (a[i] < vhi) vhi = a[i];
-  }
-  const vlo = a[lo];
-  return vlo + (pos - lo) * (vhi - vlo);
-}
-
-/** Rearranges a[l..r] so that a[k] is its k-th smallest, smaller ones before and larger ones after (Hoare). */
-function select(a: Float32Array, k: number, l: number, r: number): void {
-  while (r > l) {
-    const m = (l + r) >>> 1;
-    // median of three as the pivot
-    const x = a[l], y = a[m], z = a[r];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = l;
-    let j = r;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i]; a[i] = a[j]; a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) r = j;
-    else if (k >= i) l = i;
-    else return;
   }
 }
 

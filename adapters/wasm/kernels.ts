@@ -21,10 +21,11 @@
  *   already f32). About as fast here; kept for comparison (bench `--mode f32`).
  * Both modes: subnormals are kept (WebAssembly arithmetic never flushes them).
  *
- * `clamp`: out = min(max(x, lo), hi) (f32x4.max/min: NaN propagates, max(−0, +0) = +0, as Math.max).
+ * `clamp`: out = min(max(x, lo), hi) with f32x4.pmax/pmin (NaN x propagates).
  * `clampdiv`: out = min(max(x, −s), s) / s (dynamic thresholding once s is known; f32 division is
  * correctly rounded).
- * `fill`: out = v.
+ * `fill`: out = v. `demote` / `promote`: f64 ↔ f32 conversions for fromHost / toHost.
+ * `hist11` / `gather`: the radix select of dynamic thresholding's quantile.
  */
 
 /** The most terms one kernel call combines; longer combinations are split (see adapters/wasm/index.ts). */
@@ -108,24 +109,36 @@ function combineF64(k: number): string {
     })})`;
 }
 
+/**
+ * clamp with pseudo-min/max (one instruction each on x64/arm64): max(x, lo) = x < lo ? lo : x, then
+ * min(y, hi) = hi < y ? hi : y. NaN x stays NaN (both comparisons are false), as Math.max/Math.min.
+ * The only difference from Math.max/min is the sign of a zero result (−0 may stay −0 where Math.max(−0, +0)
+ * is +0), which compares equal. NaN bounds are handled by the caller.
+ */
 const clampFunc = `
   (func (export "clamp") (param $out i32) (param $p0 i32) (param $n i32) (param $lo f32) (param $hi f32)
     ${loops({
-      locals: "(local $vlo v128) (local $vhi v128)",
+      locals: "(local $vlo v128) (local $vhi v128) (local $y f32)",
       setup: "(local.set $vlo (f32x4.splat (local.get $lo))) (local.set $vhi (f32x4.splat (local.get $hi)))",
-      vecBody: `(v128.store offset=0 ${addr("$out")} (f32x4.min (f32x4.max (v128.load offset=0 ${addr("$p0")}) (local.get $vlo)) (local.get $vhi)))
-        (v128.store offset=16 ${addr("$out")} (f32x4.min (f32x4.max (v128.load offset=16 ${addr("$p0")}) (local.get $vlo)) (local.get $vhi)))`,
-      scalarBody: `(f32.store ${addr("$out")} (f32.min (f32.max (f32.load ${addr("$p0")}) (local.get $lo)) (local.get $hi)))`,
+      vecBody: `(v128.store offset=0 ${addr("$out")} (f32x4.pmin (f32x4.pmax (v128.load offset=0 ${addr("$p0")}) (local.get $vlo)) (local.get $vhi)))
+        (v128.store offset=16 ${addr("$out")} (f32x4.pmin (f32x4.pmax (v128.load offset=16 ${addr("$p0")}) (local.get $vlo)) (local.get $vhi)))`,
+      scalarBody: `(local.set $y (f32.load ${addr("$p0")}))
+        (local.set $y (select (local.get $lo) (local.get $y) (f32.lt (local.get $y) (local.get $lo))))
+        (f32.store ${addr("$out")} (select (local.get $hi) (local.get $y) (f32.lt (local.get $hi) (local.get $y))))`,
     })})`;
 
+/** clampdiv: clamp(x, −s, s)/s with the same pseudo-min/max; the division is correctly rounded. */
 const clampDivFunc = `
   (func (export "clampdiv") (param $out i32) (param $p0 i32) (param $n i32) (param $s f32)
     ${loops({
-      locals: "(local $vs v128) (local $vm v128) (local $ms f32)",
+      locals: "(local $vs v128) (local $vm v128) (local $ms f32) (local $y f32)",
       setup: "(local.set $ms (f32.neg (local.get $s))) (local.set $vs (f32x4.splat (local.get $s))) (local.set $vm (f32x4.splat (local.get $ms)))",
-      vecBody: `(v128.store offset=0 ${addr("$out")} (f32x4.div (f32x4.min (f32x4.max (v128.load offset=0 ${addr("$p0")}) (local.get $vm)) (local.get $vs)) (local.get $vs)))
-        (v128.store offset=16 ${addr("$out")} (f32x4.div (f32x4.min (f32x4.max (v128.load offset=16 ${addr("$p0")}) (local.get $vm)) (local.get $vs)) (local.get $vs)))`,
-      scalarBody: `(f32.store ${addr("$out")} (f32.div (f32.min (f32.max (f32.load ${addr("$p0")}) (local.get $ms)) (local.get $s)) (local.get $s)))`,
+      vecBody: `(v128.store offset=0 ${addr("$out")} (f32x4.div (f32x4.pmin (f32x4.pmax (v128.load offset=0 ${addr("$p0")}) (local.get $vm)) (local.get $vs)) (local.get $vs)))
+        (v128.store offset=16 ${addr("$out")} (f32x4.div (f32x4.pmin (f32x4.pmax (v128.load offset=16 ${addr("$p0")}) (local.get $vm)) (local.get $vs)) (local.get $vs)))`,
+      scalarBody: `(local.set $y (f32.load ${addr("$p0")}))
+        (local.set $y (select (local.get $ms) (local.get $y) (f32.lt (local.get $y) (local.get $ms))))
+        (local.set $y (select (local.get $s) (local.get $y) (f32.lt (local.get $s) (local.get $y))))
+        (f32.store ${addr("$out")} (f32.div (local.get $y) (local.get $s)))`,
     })})`;
 
 const fillFunc = `
@@ -138,6 +151,120 @@ const fillFunc = `
       scalarBody: `(f32.store ${addr("$out")} (local.get $v))`,
     })})`;
 
+/**
+ * demote: out[i] = f32(in[i]) from f64 (IEEE round to nearest even, subnormals kept, overflow to ±∞: the
+ * same rounding as a Float32Array store). $p0 points at f64 values; 8 values (two f32x4) per iteration.
+ */
+const demoteFunc = `
+  (func (export "demote") (param $out i32) (param $p0 i32) (param $n i32)
+    (local $i i32) (local $j i32) (local $end i32) (local $end8 i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $end8 (i32.and (local.get $end) (i32.const -32)))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end8)))
+        (local.set $j (i32.add (local.get $p0) (i32.shl (local.get $i) (i32.const 1))))
+        (v128.store offset=0 ${addr("$out")} (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (v128.load offset=0 (local.get $j))) (f32x4.demote_f64x2_zero (v128.load offset=16 (local.get $j)))))
+        (v128.store offset=16 ${addr("$out")} (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (v128.load offset=32 (local.get $j))) (f32x4.demote_f64x2_zero (v128.load offset=48 (local.get $j)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 32)))
+        (br $vloop)))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+        (f32.store ${addr("$out")} (f32.demote_f64 (f64.load (i32.add (local.get $p0) (i32.shl (local.get $i) (i32.const 1))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $sloop))))`;
+
+/** promote: out[i] = f64(in[i]) (exact). $out points at f64 values. */
+const promoteFunc = `
+  (func (export "promote") (param $out i32) (param $p0 i32) (param $n i32)
+    (local $i i32) (local $j i32) (local $end i32) (local $end8 i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $end8 (i32.and (local.get $end) (i32.const -32)))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end8)))
+        (local.set $j (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 1))))
+        (v128.store offset=0 (local.get $j) (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 ${addr("$p0")})))
+        (v128.store offset=16 (local.get $j) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 ${addr("$p0")})))
+        (v128.store offset=32 (local.get $j) (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 ${addr("$p0")})))
+        (v128.store offset=48 (local.get $j) (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 ${addr("$p0")})))
+        (local.set $i (i32.add (local.get $i) (i32.const 32)))
+        (br $vloop)))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+        (f64.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 1))) (f64.promote_f32 (f32.load ${addr("$p0")})))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $sloop))))`;
+
+/**
+ * The order statistics of |x| for dynamic thresholding, by a two-pass radix select on the bits: for
+ * float32, |x| ordered as numbers is |x|'s bit pattern (sign cleared) ordered as unsigned integers (NaN
+ * patterns sort above +∞, as NaN sorts last in a TypedArray sort).
+ * - hist11(p, n, h): h[bits >>> 20]++ for every element, into 4 interleaved histograms of 2048 i32 bins at
+ *   h (element i counts into histogram i mod 4 — no store-to-load chains on runs of one bin), zeroed and
+ *   summed by the caller;
+ * - gather(p, n, lo, hi, out) → count: the bit patterns whose bin lies in [lo, hi], stored at out.
+ */
+const selectFuncs = `
+  (func (export "hist11") (param $p0 i32) (param $n i32) (param $h i32)
+    (local $i i32) (local $end i32) (local $end4 i32) (local $v v128) (local $a i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $end4 (i32.and (local.get $end) (i32.const -16)))
+    ;; 4 interleaved histograms (lane j of each vector counts into h + j·4·BINS), so that runs of one bin do
+    ;; not serialise on a load-add-store chain; the caller sums them.
+    (block $vdone
+      (loop $vl
+        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $v (i32x4.shl (i32x4.shr_u (v128.and (v128.load ${addr("$p0")}) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff)) (i32.const 20)) (i32.const 2)))
+        ${[0, 1, 2, 3].map((j) => `(local.set $a (i32.add (local.get $h) (i32.add (i32x4.extract_lane ${j} (local.get $v)) (i32.const ${j * 4 * 2048}))))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))`).join("\n        ")}
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vl)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $a (i32.add (local.get $h) (i32.shl (i32.shr_u (i32.and (i32.load ${addr("$p0")}) (i32.const 0x7fffffff)) (i32.const 20)) (i32.const 2))))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $l))))
+  (func (export "gather") (param $p0 i32) (param $n i32) (param $lo i32) (param $hi i32) (param $out i32) (result i32)
+    (local $i i32) (local $end i32) (local $end4 i32) (local $v i32) (local $c i32) (local $w i32)
+    (local $vv v128) (local $vlo v128) (local $vw v128) (local $j i32) (local $k i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $end4 (i32.and (local.get $end) (i32.const -16)))
+    (local.set $w (i32.sub (local.get $hi) (local.get $lo)))
+    (local.set $vlo (i32x4.splat (local.get $lo)))
+    (local.set $vw (i32x4.splat (local.get $w)))
+    ;; 4 at a time: skip the vector unless some lane's bin is in [lo, hi] (unsigned (bin − lo) ≤ w), which is rare.
+    (block $vdone
+      (loop $vl
+        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $vv (v128.and (v128.load ${addr("$p0")}) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff)))
+        (if (v128.any_true (i32x4.le_u (i32x4.sub (i32x4.shr_u (local.get $vv) (i32.const 20)) (local.get $vlo)) (local.get $vw)))
+          (then
+            (local.set $k (i32.const 0))
+            (loop $lanes
+              (local.set $v (i32.and (i32.load (i32.add ${addr("$p0")} (local.get $k))) (i32.const 0x7fffffff)))
+              (i32.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))) (local.get $v))
+              (local.set $c (i32.add (local.get $c) (i32.le_u (i32.sub (i32.shr_u (local.get $v) (i32.const 20)) (local.get $lo)) (local.get $w))))
+              (local.set $k (i32.add (local.get $k) (i32.const 4)))
+              (br_if $lanes (i32.lt_u (local.get $k) (i32.const 16))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vl)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $v (i32.and (i32.load ${addr("$p0")}) (i32.const 0x7fffffff)))
+        (i32.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))) (local.get $v))
+        (local.set $c (i32.add (local.get $c) (i32.le_u (i32.sub (i32.shr_u (local.get $v) (i32.const 20)) (local.get $lo)) (local.get $w))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $l)))
+    (local.get $c))`;
+
 /** The whole module's text: every kernel, over an imported memory `env.memory`. */
 export function kernelModuleText(maxTerms = MAX_TERMS): string {
   return `(module
@@ -147,6 +274,9 @@ export function kernelModuleText(maxTerms = MAX_TERMS): string {
   ${clampFunc}
   ${clampDivFunc}
   ${fillFunc}
+  ${demoteFunc}
+  ${promoteFunc}
+  ${selectFuncs}
 )`;
 }
 
@@ -157,6 +287,12 @@ export interface Kernels {
   clamp(out: number, p: number, n: number, lo: number, hi: number): void;
   clampdiv(out: number, p: number, n: number, s: number): void;
   fill(out: number, n: number, v: number): void;
+  /** f64 at p → f32 at out */
+  demote(out: number, p: number, n: number): void;
+  /** f32 at p → f64 at out */
+  promote(out: number, p: number, n: number): void;
+  hist11(p: number, n: number, h: number): void;
+  gather(p: number, n: number, lo: number, hi: number, out: number): number;
 }
 
 type Wabt = Awaited<ReturnType<typeof import("wabt")>>;
@@ -182,5 +318,9 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
   const inst = await WebAssembly.instantiate(module, { env: { memory } });
   const ex = inst.exports as Record<string, (...a: number[]) => void>;
   const pick = (mode: CombineMode) => range(maxTerms).map((j) => ex[`combine_${mode}_${j + 1}`]);
-  return { combine: { f64: pick("f64"), f32: pick("f32") }, clamp: ex.clamp, clampdiv: ex.clampdiv, fill: ex.fill };
+  return {
+    combine: { f64: pick("f64"), f32: pick("f32") },
+    clamp: ex.clamp, clampdiv: ex.clampdiv, fill: ex.fill, demote: ex.demote, promote: ex.promote, hist11: ex.hist11,
+    gather: ex.gather as unknown as Kernels["gather"],
+  };
 }

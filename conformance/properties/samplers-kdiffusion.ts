@@ -11,6 +11,7 @@
  * fast-check integer, so every counterexample replays.
  */
 import fc from "fast-check";
+import { fileURLToPath } from "node:url";
 import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { defineProperties, type PropertyContext } from "../registry.ts";
 import { checkProperty, expect, expectAllClose, expectClose } from "../check.ts";
@@ -104,7 +105,7 @@ const configArb = fc.constantFrom(...ALL_CONFIGS);
 /** Replays fixtures/diffusers/kdiffusion/<sampler>/* on the backend under test. */
 async function replayFixture(ctx: PropertyContext, file: string): Promise<void> {
   const b = ctx.backend as Backend<BTensor>;
-  const f = loadFixture(new URL(`../../fixtures/diffusers/kdiffusion/${file}`, import.meta.url).pathname);
+  const f = loadFixture(fileURLToPath(new URL(`../../fixtures/diffusers/kdiffusion/${file}`, import.meta.url)));
   const shape = numbers(f.sample_shape);
   const sigmas = Float64Array.from(numbers(f.sigmas));
   let draws = 0;

@@ -201,8 +201,11 @@ export class DPMSolverMultistepScheduler<T extends BTensor> implements Scheduler
         const r1 = (s1.lambda - s2.lambda) / h;
         const D1_1 = vScale(vSub(M1, M2), 1 / r1);
         const D1 = vAdd(D1_0, vScale(vSub(D1_0, D1_1), r0 / (r0 + r1)));
-        const D2 = vScale(vSub(D1_0, D1_1), 1 / (r0 + r1));
-        ds = vAdd(vScale(M0, w.w0), vScale(D1, w.w1Heun), vScale(D2, w.w2));
+        const D2 = vScale(vSub(D1_0, D1_1), 1 / (r0 + r1)); // ≈ (h²/2)·d²D/dλ²
+        // The Taylor expansion of the exponential integral weights (h²/2)·D'' by 2·w2; diffusers uses w2 alone,
+        // which halves the third-order term and leaves the method second order (spec/08-order.md, SAMP-DPMPP-3M).
+        const k2 = this.config.compat === "diffusers" ? 1 : 2;
+        ds = vAdd(vScale(M0, w.w0), vScale(D1, w.w1Heun), vScale(D2, k2 * w.w2));
       }
     }
     return combineUpdate(this.backend, x, w.cx, this.history, vScale(ds, w.scale), noise ? [[noise, w.cn]] : []);

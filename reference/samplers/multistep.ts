@@ -395,7 +395,8 @@ export type DpmAlgorithm = "dpmsolver++" | "sde-dpmsolver++" | "dpmsolver" | "sd
 /**
  * The exponential-integrator weights of one DPM-Solver step from s to t (h = λ_t − λ_s):
  *   x_t = cx·x_s + scale·(w0·D0 + w1·D1 + w2·D2) + cn·z,
- * with D0 the model prediction, D1 ≈ h·dD/dλ and D2 ≈ h²·d²D/dλ² its divided differences.
+ * with D0 the model prediction, D1 ≈ h·dD/dλ and D2 ≈ (h²/2)·d²D/dλ² its divided differences (diffusers'
+ * third-order update weights D2 by w2 where the Taylor expansion needs 2·w2; see dpmsolver-multistep.ts).
  * - dpmsolver++ (Lu et al. 2022b, eq. 8 and App. B): cx = σ_t/σ_s, scale = α_t, w0 = 1 − e^{−h};
  * - sde-dpmsolver++ (ibid., SDE solver): cx = e^{−h}σ_t/σ_s, scale = α_t, w0 = 1 − e^{−2h}, cn = σ_t√(1 − e^{−2h});
  * - dpmsolver (Lu et al. 2022a, Alg. 1): cx = α_t/α_s, scale = −σ_t, w0 = e^{h} − 1;

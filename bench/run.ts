@@ -1,0 +1,592 @@
+/**
+ * The benchmark runner: for each available backend × workload (denoiser, resolution, batch) × sampler ×
+ * step count, the wall time per batch (tinybench), its split into model time and sampler overhead, the
+ * quality against the exact oracle, peak RSS and device memory. Every configuration has a time cap; one
+ * that throws, hangs or runs past it becomes a row with `error` and the run goes on.
+ *
+ * Method (bench/README.md has the long form):
+ * - One run = the full sampling loop from an x_T already on the backend, plus one read-back (toHost) of
+ *   the final sample, which also synchronises asynchronous device backends. Scheduler construction and
+ *   setTimesteps are inside the run (pipelines do them per call).
+ * - tinybench runs one warm-up run (also used to sample RSS and device memory), then timed runs until
+ *   both `minIterations` and the time budget are reached (at most `maxIterations`).
+ * - Model time is accumulated inside the denoiser's evaluate (TimedModel). On synchronous backends that is
+ *   exact and measured in the timed runs ("inline"). On asynchronous device backends (webgpu, cuda) an
+ *   evaluate may return before the device finishes, so the split comes from one extra run in which every
+ *   evaluation reads its output back ("synced-run"); msPerBatch stays from the unsynchronised runs.
+ * - Sampler overhead per step = (wall − model)/steps: scheduler arithmetic, the backend's combine/randn
+ *   calls, memory sweeps, the k-diffusion wrapper's input/output scaling, and the final read-back.
+ * - Model pass: the bare denoiser, `passes` evaluations back to back then one read-back, per pass.
+ */
+import { Bench } from "tinybench";
+import type { Backend, BTensor } from "../adapters/contract.ts";
+import { createBackend } from "../adapters/index.ts";
+import { trackMemory } from "../adapters/memory.ts";
+import { fused } from "../adapters/fused.ts";
+import { sweepingFused } from "../adapters/wasm/index.ts";
+import type { Denoiser } from "../adapters/contract.ts";
+import { ConfigError, UnavailableError } from "../reference/errors.ts";
+import { childStream } from "../reference/rng.ts";
+import type { Schedule } from "../reference/schedule.ts";
+import { backendNoise, hostNoise, type NoiseProvider } from "../reference/samplers/scheduler.ts";
+import { loadLearned, loadUNet, oracleModel, TimedModel, TimeCapExceeded, type LoadedModel, type UNetSize } from "./models.ts";
+import { benchSchedule, dataSample, energyTo, gaussianData, gaussianExact, gaussianStart, mixtureData, mixtureStart, rms, type MixtureName } from "./problems.ts";
+import { benchSampler, evaluationsOf, finalAlphaOf, finalSigmaOf, prepareSampler, startSigmaOf, type BenchSampler, type PreparedSampler } from "./samplers.ts";
+import v8 from "node:v8";
+import vm from "node:vm";
+import os from "node:os";
+import { machineInfo, packageInfo } from "./machine.ts";
+import { SCHEMA, type BackendInfo, type BenchReport, type BenchRow, type GoalReport, type ModelPass, type Quality, type Skipped } from "./types.ts";
+
+export type ModelKind = "oracle" | "unet-small" | "unet-full" | "learned";
+
+export interface Workload {
+  readonly model: ModelKind;
+  readonly resolution: number;
+  readonly batch: number;
+  /** Samplers and step counts for this workload (default: the plan's). */
+  readonly samplers?: readonly string[];
+  readonly steps?: readonly number[];
+  /** The learned model's manifest (glyffuser/model.ts), for model "learned". */
+  readonly learnedPath?: string;
+}
+
+export interface BenchPlan {
+  readonly preset: string;
+  readonly backends: readonly string[];
+  readonly samplers: readonly string[];
+  readonly steps: readonly number[];
+  readonly workloads: readonly Workload[];
+  /** Points generated for the energy distance (0 = not measured). */
+  readonly mixture2dPoints: number;
+  readonly mixture64dPoints: number;
+  /** tinybench time budget per configuration (ms), and iteration bounds after the warm-up. */
+  readonly budgetMs: number;
+  readonly minIterations: number;
+  readonly maxIterations: number;
+  /** Hard cap per configuration (ms): warm-up + timed runs + quality runs. */
+  readonly capMs: number;
+  /** Model passes per timed sample (at most), and the time to aim for per sample. */
+  readonly modelPasses: number;
+  readonly modelPassBudgetMs: number;
+  readonly modelPassSamples: number;
+  readonly seed: number;
+  /** Quality (c): the sampler and step count of the learned model's reference solution. */
+  readonly learnedReference: { readonly sampler: string; readonly steps: number };
+  /** Include bench/sampler-overhead.ts's rows under `samplerOverhead`. */
+  readonly samplerOverhead: boolean;
+  /** Measure and print the GPU goals (goal 1: 20-step DPM-Solver++(2M) loop vs 20 passes; goal 2: U-Net pass). */
+  readonly gpuGoals: boolean;
+}
+
+export interface RunHooks {
+  /** Progress lines (one per configuration). */
+  log?: (line: string) => void;
+  argv?: string[];
+}
+
+/** Backends whose evaluate may return before the device has finished (model time needs a read-back). */
+export const isAsyncBackend = (name: string): boolean => /webgpu|cuda|gpu/.test(name);
+
+const now = (): number => performance.now();
+const round = (v: number, digits = 4): number => Number(v.toPrecision(digits + 2));
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const MB = 2 ** 20;
+
+/** Rejects with `message` after `ms` (a native call that never returns cannot hang the run). */
+async function withTimeout<R>(p: Promise<R>, ms: number, message: string): Promise<R> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HardTimeout(message)), ms);
+  });
+  try {
+    return await Promise.race([p, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+/**
+ * A full garbage collection, between runs and configurations (never inside a timed run). Backends whose
+ * memory is freed by finalizers (tfjs, wasm-simd, onnxruntime tensors a k-diffusion sampler dropped)
+ * otherwise keep it until V8 happens to collect, which it does not do under WebAssembly/native memory
+ * pressure; the next run would then pay for heap growth.
+ */
+const gc: () => void = (() => {
+  try {
+    v8.setFlagsFromString("--expose-gc");
+    const f = vm.runInNewContext("gc") as () => void;
+    return typeof f === "function" ? f : () => {};
+  } catch {
+    return () => {};
+  }
+})();
+
+class HardTimeout extends Error {
+  override name = "HardTimeout";
+}
+
+const errText = (e: unknown): string => (e instanceof Error ? `${e.name === "Error" ? "" : e.name + ": "}${e.message}` : String(e)).split("\n")[0].slice(0, 400);
+
+const workloadName = (w: Workload): string => `${w.model} ${w.resolution}²×${w.batch}`;
+
+export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<BenchReport> {
+  const log = hooks.log ?? (() => {});
+  const started = now();
+  const schedule = benchSchedule();
+  const sigmaT = startSigmaOf(schedule);
+  const report: BenchReport = {
+    schema: SCHEMA,
+    createdAt: new Date().toISOString(),
+    durationS: 0,
+    argv: hooks.argv ?? [],
+    preset: plan.preset,
+    machine: { ...machineInfo(), loadAverageAtStart: os.loadavg().map((v) => round(v, 2)) },
+    package: packageInfo(),
+    seeds: {
+      seed: plan.seed,
+      xT: `childStream(${plan.seed}, "gaussian-xT/<batch>x<dim>") and "<mixture>-xT"`,
+      samplerNoise: `backend.randn(shape, ${plan.seed}, k) (hostNoise(GaussianStream(${plan.seed})) where a backend has no randn)`,
+      referenceData: `childStream(${plan.seed}, "<mixture>-reference-data")`,
+      unetWeights: `initUNetWeights(config, ${plan.seed}) / emitUNetOnnx(config, "random", ${plan.seed})`,
+      unetContext: `GaussianStream("bench-unet-context/${plan.seed}")`,
+    },
+    options: { ...plan },
+    problems: {
+      schedule: { ...schedule.config, sigmaMax: sigmaT, sigmaMin: schedule.sigmas[0] },
+      gaussian: { mean: 0.3, std: 0.5, dimension: "1·resolution² of the oracle workload" },
+    },
+    backends: [],
+    modelPasses: [],
+    results: [],
+    skipped: [],
+  };
+  const mixtures: { name: MixtureName; n: number; data: ReturnType<typeof mixtureData>; reference: Float64Array[] }[] = [];
+  for (const [name, n] of [["mixture2d", plan.mixture2dPoints], ["mixture64d", plan.mixture64dPoints]] as const) {
+    if (n <= 0) continue;
+    const data = mixtureData(name, plan.seed);
+    const reference = dataSample(data, n, plan.seed, name);
+    // The noise floor: the energy distance between two independent data samples of this size.
+    const other = dataSample(data, n, plan.seed + 1, name);
+    mixtures.push({ name, n, data, reference });
+    report.problems[name] = { components: data.components.length, dimension: data.dim, points: n, floor: round(energyTo(Float64Array.from(other.flatMap((p) => [...p])), data.dim, reference)) };
+  }
+
+  for (const backendName of plan.backends) {
+    const info: BackendInfo = { name: backendName, available: false };
+    report.backends.push(info);
+    let base: Backend<BTensor>;
+    const t0 = now();
+    try {
+      base = await withTimeout(createBackend(baseNameOf(backendName)), 60_000, `creating ${backendName} took more than 60 s`);
+    } catch (e) {
+      info.reason = errText(e);
+      if (!(e instanceof UnavailableError)) info.reason = `failed to start: ${info.reason}`;
+      log(`${backendName}: unavailable (${info.reason})`);
+      if (plan.gpuGoals) for (const w of plan.workloads) report.results.push(errorRow(backendName, w, plan, `backend unavailable: ${info.reason}`));
+      continue;
+    }
+    info.available = true;
+    info.dtype = base.dtype;
+    info.initMs = round(now() - t0);
+    log(`${backendName}: ready in ${info.initMs.toFixed(0)} ms (${base.dtype})`);
+    const lanes = makeLanes(base, backendName);
+    let hung = false;
+    for (const w of plan.workloads) {
+      if (hung) {
+        report.skipped.push({ backend: backendName, model: w.model, reason: "an earlier configuration on this backend hung; the rest of the backend was skipped" });
+        continue;
+      }
+      try {
+        hung = await runWorkload(report, plan, base, lanes, w, schedule, mixtures, log);
+      } catch (e) {
+        log(`${backendName} ${workloadName(w)}: ${errText(e)}`);
+        report.results.push(errorRow(backendName, w, plan, errText(e)));
+        if (e instanceof HardTimeout) hung = true;
+      }
+    }
+    if (!hung) await withTimeout(Promise.resolve(base.close?.()), 30_000, "close hung").catch(() => undefined);
+  }
+
+  if (plan.samplerOverhead) report.samplerOverhead = await samplerOverheadRows(log);
+  if (plan.gpuGoals) report.goals = goalReport(report);
+  report.durationS = round((now() - started) / 1000);
+  report.machine.loadAverageAtEnd = os.loadavg().map((v) => round(v, 2));
+  return report;
+}
+
+function errorRow(backend: string, w: Workload, plan: BenchPlan, error: string): BenchRow {
+  return { backend, model: w.model, resolution: w.resolution, batch: w.batch, sampler: (w.samplers ?? plan.samplers).join(","), steps: 0, msPerBatch: null, msPerStepModel: null, msPerStepSampler: null, quality: {}, error };
+}
+
+/** "wasm-simd+fused" → "wasm-simd". */
+export const baseNameOf = (name: string): string => name.replace(/\+fused$/, "");
+
+/**
+ * How samplers reach a backend. Plain: diffusers schedulers run on trackMemory(base) where the backend
+ * frees memory explicitly (runPipeline sweeps it every step), k-diffusion samplers on the base (they hold
+ * history runPipeline cannot see; tensors are freed by the backends' finalizers). "+fused": the same
+ * behind adapters/fused.ts (sweepingFused for diffusers), with the model wrapped by wrapDenoiser — the
+ * model is timed on the base, so materialising its input form counts as sampler time.
+ */
+interface Lane {
+  backend: Backend<BTensor>;
+  wrapModel(m: Denoiser<BTensor>): Denoiser<BTensor>;
+  wrapTensor(t: BTensor): BTensor;
+}
+interface Lanes {
+  name: string;
+  diffusers: Lane;
+  kdiffusion: Lane;
+}
+const identity = <X>(x: X): X => x;
+
+function makeLanes(base: Backend<BTensor>, name: string): Lanes {
+  if (name.endsWith("+fused")) {
+    const sf = sweepingFused(base);
+    const f = fused(base);
+    return {
+      name,
+      diffusers: { backend: sf as unknown as Backend<BTensor>, wrapModel: (m) => sf.wrapDenoiser(m) as unknown as Denoiser<BTensor>, wrapTensor: (t) => sf.leaf(t) },
+      kdiffusion: { backend: f as unknown as Backend<BTensor>, wrapModel: (m) => f.wrapDenoiser(m) as unknown as Denoiser<BTensor>, wrapTensor: (t) => f.leaf(t) },
+    };
+  }
+  return {
+    name,
+    diffusers: { backend: base.dispose ? (trackMemory(base) as Backend<BTensor>) : base, wrapModel: identity, wrapTensor: identity },
+    kdiffusion: { backend: base, wrapModel: identity, wrapTensor: identity },
+  };
+}
+
+interface Mixture {
+  name: MixtureName;
+  n: number;
+  data: ReturnType<typeof mixtureData>;
+  reference: Float64Array[];
+}
+
+/** All configurations of one workload on one backend. Returns true when the backend hung. */
+async function runWorkload(report: BenchReport, plan: BenchPlan, base: Backend<BTensor>, lanes: Lanes, w: Workload, defaultSchedule: Schedule, mixtures: Mixture[], log: (l: string) => void): Promise<boolean> {
+  const name = lanes.name;
+  const dim = w.resolution * w.resolution;
+  const shape = [w.batch, 1, w.resolution, w.resolution];
+  let schedule = defaultSchedule;
+  let loaded: LoadedModel<BTensor>;
+  try {
+    if (w.model === "oracle") loaded = oracleModel(base, gaussianData(dim), schedule);
+    else if (w.model === "learned") {
+      const l = await withTimeout(loadLearned(base, w.learnedPath!, w.batch), plan.capMs, `loading the learned model took more than ${plan.capMs / 1000} s`);
+      if (l.resolution !== w.resolution) throw new ConfigError("learned model resolution", l.resolution, `${w.resolution} (the workload's)`);
+      loaded = l;
+      schedule = l.schedule;
+    } else loaded = await withTimeout(loadUNet(base, w.model.slice("unet-".length) as UNetSize, w.resolution, w.batch, plan.seed), plan.capMs, `loading the U-Net took more than ${plan.capMs / 1000} s`);
+  } catch (e) {
+    if (!plan.gpuGoals && /no implementation for this backend/.test(errText(e))) {
+      report.skipped.push({ backend: name, model: w.model, reason: errText(e) });
+      return false;
+    }
+    throw e;
+  }
+  const sigmaT = startSigmaOf(schedule);
+  const xTildeHost = gaussianStart(w.batch, dim, sigmaT, plan.seed);
+  const xTildeT = await base.fromHost(xTildeHost, shape);
+  const pass = await measureModelPass(base, loaded, w, schedule, plan);
+  pass.backend = name;
+  report.modelPasses.push(pass);
+  log(`${name} ${workloadName(w)}: model pass ${pass.msPerPass === null ? `failed: ${pass.error}` : `${pass.msPerPass.toPrecision(3)} ms (${pass.passes} passes/sample)`}`);
+  if (pass.error && /HardTimeout/.test(pass.error)) return true;
+
+  const timed = new TimedModel(loaded.model, base, loaded.cond);
+  // Quality (c): the learned model's own PF-ODE solved accurately from the same x_T, once per workload.
+  let reference: Promise<Float64Array> | undefined;
+  const learnedReference = (): Promise<Float64Array> =>
+    (reference ??= (async () => {
+      const s = benchSampler(plan.learnedReference.sampler);
+      const lane = s.family === "diffusers" ? lanes.diffusers : lanes.kdiffusion;
+      const p = await prepareSampler(s, { backend: lane.backend, model: lane.wrapModel(timed), schedule });
+      timed.deadline = now() + 2 * plan.capMs;
+      timed.capMs = 2 * plan.capMs;
+      const out = await withTimeout(p.run(plan.learnedReference.steps, lane.wrapTensor(xTildeT)), 2 * plan.capMs + 30_000, "the reference solution hung");
+      const alpha = finalAlphaOf(s, schedule);
+      return (await lane.backend.toHost(out)).map((v) => v / alpha);
+    })());
+  for (const samplerName of w.samplers ?? plan.samplers) {
+    const sampler = benchSampler(samplerName);
+    const lane = sampler.family === "diffusers" ? lanes.diffusers : lanes.kdiffusion;
+    const backend = lane.backend;
+    const noise = (): NoiseProvider<BTensor> => (backend.randn ? backendNoise(backend, plan.seed) : hostNoise(backend, childStream(plan.seed, "sampler-noise")));
+    const ctx = { backend, model: lane.wrapModel(timed), schedule, noise };
+    let prepared: PreparedSampler<BTensor>;
+    try {
+      prepared = await prepareSampler(sampler, ctx);
+    } catch (e) {
+      report.results.push({ ...errorRow(name, w, plan, errText(e)), sampler: samplerName });
+      continue;
+    }
+    let perEvalMs = pass.msPerPass ?? 0;
+    let perStepMs = 0;
+    for (const steps of w.steps ?? plan.steps) {
+      const evaluations = await evaluationsOf(sampler, steps, ctx);
+      const predictedRunMs = evaluations * perEvalMs + steps * perStepMs;
+      const runs = 1 + plan.minIterations + (isAsyncBackend(name) ? 1 : 0);
+      if (predictedRunMs * runs > plan.capMs) {
+        const reason = `predicted ${(predictedRunMs / 1000).toFixed(1)} s per run × ${runs} runs > the ${(plan.capMs / 1000).toFixed(0)} s cap per configuration`;
+        report.skipped.push({ backend: name, model: w.model, sampler: samplerName, steps, reason });
+        log(`${name} ${workloadName(w)} ${samplerName} ${steps}: skipped (${reason})`);
+        continue;
+      }
+      const row = await measureConfig({ name, lane, base, timed, sampler, prepared, steps, evaluations, xTildeT: lane.wrapTensor(xTildeT), xTildeHost, schedule, ctx, plan, w, pass, mixtures, learnedReference });
+      report.results.push(row);
+      log(progressLine(row));
+      if (/HardTimeout/.test(`${row.error ?? ""} ${Object.values(row.quality.errors ?? {}).join(" ")}`)) return true;
+      if (row.msPerBatch !== null && row.msPerStepModel !== null && row.msPerStepSampler !== null) {
+        perEvalMs = (row.msPerStepModel * steps) / evaluations;
+        perStepMs = row.msPerStepSampler;
+      }
+    }
+  }
+  await loaded.release?.();
+  return false;
+}
+
+export function progressLine(r: BenchRow): string {
+  const head = `${r.backend} ${r.model} ${r.resolution}²×${r.batch} ${r.sampler} ${r.steps}`;
+  if (r.error) return `${head}: ERROR ${r.error}`;
+  const q = r.quality;
+  const parts = [
+    `${r.msPerBatch?.toPrecision(3)} ms/batch`,
+    `model ${r.msPerStepModel?.toPrecision(3)} + sampler ${r.msPerStepSampler?.toPrecision(3)} ms/step`,
+    q.rmsError !== undefined ? `rms ${q.rmsError.toExponential(2)}` : "",
+    q.energyDistance2d !== undefined ? `ED2 ${q.energyDistance2d.toExponential(2)}` : "",
+    q.energyDistance64d !== undefined ? `ED64 ${q.energyDistance64d.toExponential(2)}` : "",
+  ];
+  return `${head}: ${parts.filter(Boolean).join(", ")}`;
+}
+
+/** The bare model: `passes` evaluations back to back, one read-back at the end; ms per pass. */
+async function measureModelPass(base: Backend<BTensor>, loaded: LoadedModel<BTensor>, w: Workload, schedule: Schedule, plan: BenchPlan): Promise<ModelPass> {
+  const out: ModelPass = { backend: base.name, model: w.model, resolution: w.resolution, batch: w.batch, parameters: loaded.parameters, passes: 0, msPerPass: null };
+  const N = schedule.config.numTrainTimesteps;
+  const shape = [w.batch, 1, w.resolution, w.resolution];
+  try {
+    const x = await base.fromHost(childStream(plan.seed, "model-pass-input").normals(w.batch * w.resolution * w.resolution), shape);
+    const passRun = async (k: number): Promise<void> => {
+      let prev: BTensor | undefined;
+      for (let i = 0; i < k; i++) {
+        const y = await loaded.model.evaluate(x, Math.round((N - 1) * (1 - i / Math.max(k, 1))), loaded.cond);
+        if (prev) base.dispose?.(prev);
+        prev = y;
+      }
+      await base.toHost(prev!);
+      base.dispose?.(prev!);
+    };
+    // Warm-up (first-run compilation, allocation), which also sizes the timed samples.
+    const deadline = now() + plan.capMs;
+    let t0 = now();
+    await withTimeout(passRun(1), plan.capMs, `the first model pass took more than ${plan.capMs / 1000} s`);
+    t0 = now();
+    await withTimeout(passRun(1), Math.max(1, deadline - now()), "model pass hung");
+    const single = now() - t0;
+    out.passes = Math.max(1, Math.min(plan.modelPasses, Math.floor(plan.modelPassBudgetMs / Math.max(single, 1e-3))));
+    const samples: number[] = [];
+    // At least modelPassSamples samples and the time budget, at most 50 samples.
+    const ac = new AbortController();
+    const bench = new Bench({ time: plan.modelPassBudgetMs, iterations: plan.modelPassSamples, warmup: false, retainSamples: true, throws: true, signal: ac.signal });
+    bench.add("model-pass", async () => {
+      const s = now();
+      await passRun(out.passes);
+      samples.push((now() - s) / out.passes);
+      if (samples.length >= 50) ac.abort();
+    });
+    const remaining = Math.max(1, deadline - now());
+    await withTimeout(bench.run(), remaining + 30_000, `model passes hung (cap ${plan.capMs / 1000} s)`);
+    out.msPerPass = round(median(samples));
+    out.samplesMs = samples.map((v) => round(v));
+  } catch (e) {
+    out.error = errText(e);
+  }
+  return out;
+}
+
+interface ConfigInput {
+  name: string;
+  lane: Lane;
+  base: Backend<BTensor>;
+  timed: TimedModel<BTensor>;
+  sampler: BenchSampler;
+  prepared: PreparedSampler<BTensor>;
+  steps: number;
+  evaluations: number;
+  xTildeT: BTensor;
+  xTildeHost: Float64Array;
+  schedule: Schedule;
+  ctx: { backend: Backend<BTensor>; model: Denoiser<BTensor>; schedule: Schedule; noise: () => NoiseProvider<BTensor> };
+  plan: BenchPlan;
+  w: Workload;
+  pass: ModelPass;
+  mixtures: Mixture[];
+  learnedReference: () => Promise<Float64Array>;
+}
+
+/** One configuration: warm-up, timed runs, the split, quality, memory. */
+async function measureConfig(c: ConfigInput): Promise<BenchRow> {
+  const { base, timed, sampler, steps, plan, w } = c;
+  const backend = c.lane.backend;
+  const row: BenchRow = {
+    backend: c.name, sampler: sampler.name, steps, model: w.model, resolution: w.resolution, batch: w.batch, evaluations: c.evaluations,
+    msPerBatch: null, msPerStepModel: null, msPerStepSampler: null, quality: {},
+  };
+  gc();
+  const start = now();
+  timed.capMs = plan.capMs;
+  timed.deadline = start + plan.capMs;
+  const asyncBackend = isAsyncBackend(c.name);
+  const wallMs: number[] = [];
+  const modelMs: number[] = [];
+  let phase: string = "run";
+  let last: Float64Array | undefined;
+  let peakRss = 0;
+  let deviceBytes: number | undefined;
+  const ac = new AbortController();
+  const once = async (): Promise<{ wall: number; host: Float64Array }> => {
+    timed.reset();
+    const t0 = now();
+    const out = await c.prepared.run(steps, c.xTildeT);
+    const host = await backend.toHost(out);
+    return { wall: now() - t0, host };
+  };
+  try {
+    const bench = new Bench({
+      time: plan.budgetMs, iterations: plan.maxIterations, warmup: true, warmupIterations: 1, warmupTime: 0, retainSamples: true, throws: true, signal: ac.signal,
+      setup: (_t, mode) => { phase = mode ?? "run"; },
+    });
+    let timedStart = 0;
+    // Finalizer-freed memory (see gc) is collected before each run, outside the timed region.
+    const collect = base.dispose && (sampler.family === "k-diffusion" || c.name.endsWith("+fused"));
+    bench.add(`${c.name} ${sampler.name} ${steps}`, async () => {
+      const warm = phase === "warmup";
+      timed.sync = false;
+      timed.profile = warm;
+      if (warm) timed.peakRss = 0;
+      const { wall, host } = await once();
+      last = host;
+      if (warm) {
+        peakRss = Math.max(timed.peakRss, process.memoryUsage.rss());
+        deviceBytes = await base.memoryBytes?.();
+        timed.profile = false;
+        timedStart = now();
+        return;
+      }
+      wallMs.push(wall);
+      modelMs.push(timed.ms);
+      const n = wallMs.length;
+      if (n >= plan.maxIterations || (n >= plan.minIterations && now() - timedStart >= plan.budgetMs)) ac.abort();
+    }, collect ? { beforeEach: () => gc() } : undefined);
+    await withTimeout(bench.run(), plan.capMs + 30_000, `the configuration did not finish within its ${plan.capMs / 1000} s cap + 30 s`);
+    const task = bench.tasks[0];
+    const result = task.result as { state: string; error?: Error; latency?: { samples?: number[]; mean: number; p50?: number; sd: number; rme: number; min: number; max: number; samplesCount: number } };
+    if (result.state === "errored") throw result.error;
+    const lat = result.latency!;
+    row.msPerBatch = round(lat.p50 ?? median(lat.samples ?? wallMs));
+    row.timing = { iterations: wallMs.length, meanMs: round(lat.mean), medianMs: row.msPerBatch, sdMs: round(lat.sd), rme: round(lat.rme, 2), minMs: round(lat.min), maxMs: round(lat.max), split: asyncBackend ? "synced-run" : "inline" };
+    let split = wallMs.map((wall, i) => ({ wall, model: modelMs[i] }));
+    if (asyncBackend) {
+      // One run with every evaluation read back, so model time includes the device's work.
+      timed.sync = true;
+      const { wall } = await withTimeout(once(), Math.max(1, timed.deadline - now()) + 30_000, "the synchronised run hung");
+      timed.sync = false;
+      split = [{ wall, model: timed.ms }];
+    }
+    row.msPerStepModel = round(median(split.map((s) => s.model)) / steps);
+    row.msPerStepSampler = round(median(split.map((s) => s.wall - s.model)) / steps);
+    row.samples = { tinybenchMs: (lat.samples ?? []).map((v) => round(v)), wallMs: wallMs.map((v) => round(v)), modelMs: modelMs.map((v) => round(v)) };
+    if (c.pass.msPerPass) {
+      row.modelPassMs = c.pass.msPerPass;
+      row.loopOverModel = round(row.msPerBatch / (c.evaluations * c.pass.msPerPass));
+    }
+  } catch (e) {
+    row.error = errText(e);
+    timed.sync = false;
+    timed.profile = false;
+    return row;
+  }
+  row.memory = { peakRssMB: round(peakRss / MB), processMaxRssMB: round(process.resourceUsage().maxRSS / 1024) };
+  if (deviceBytes !== undefined) row.memory.deviceBytes = deviceBytes;
+  if (w.model === "oracle") row.quality = await oracleQuality(c, last!);
+  if (w.model === "learned" && !sampler.stochastic) {
+    try {
+      const ref = await c.learnedReference();
+      const alpha = finalAlphaOf(sampler, c.schedule);
+      row.quality.learnedRmsError = round(rms(last!.map((v) => v / alpha), ref));
+    } catch (e) {
+      row.quality.errors = { learnedRmsError: errText(e) };
+    }
+  }
+  return row;
+}
+
+/** (a) from the timed runs' sample; (b) from one more run per mixture. */
+async function oracleQuality(c: ConfigInput, last: Float64Array): Promise<Quality> {
+  const { sampler, steps, schedule, base, plan } = c;
+  const backend = c.lane.backend;
+  const q: Quality = {};
+  const errors: Record<string, string> = {};
+  const sigmaT = startSigmaOf(schedule);
+  const alphaF = finalAlphaOf(sampler, schedule);
+  if (!sampler.stochastic) q.rmsError = round(rms(last, gaussianExact(c.xTildeHost, sigmaT, finalSigmaOf(sampler, schedule), alphaF)));
+  for (const m of c.mixtures) {
+    const key = m.name === "mixture2d" ? "energyDistance2d" : "energyDistance64d";
+    try {
+      if (now() > c.timed.deadline) throw new TimeCapExceeded(plan.capMs);
+      const model = oracleModel(base, m.data, schedule).model;
+      const timed = new TimedModel(model, base);
+      timed.deadline = c.timed.deadline;
+      timed.capMs = plan.capMs;
+      const x = c.lane.wrapTensor(await base.fromHost(mixtureStart(m.data, m.n, sigmaT, plan.seed, m.name), [m.n, m.data.dim]));
+      const mixtureSampler = await prepareSampler(sampler, { ...c.ctx, backend, model: c.lane.wrapModel(timed) });
+      const out = await withTimeout(mixtureSampler.run(steps, x), Math.max(1, c.timed.deadline - now()) + 30_000, "the quality run hung");
+      const host = (await backend.toHost(out)).map((v) => v / alphaF);
+      q[key] = round(energyTo(host, m.data.dim, m.reference));
+    } catch (e) {
+      errors[key] = errText(e);
+    }
+  }
+  if (Object.keys(errors).length) q.errors = errors;
+  return q;
+}
+
+/** bench/sampler-overhead.ts's rows (another module; absent or failing → an error entry). */
+async function samplerOverheadRows(log: (l: string) => void): Promise<unknown> {
+  const spec = "./sampler-overhead.ts";
+  try {
+    const mod = (await import(spec)) as { runSamplerOverheadBench?: (o?: unknown) => Promise<unknown> };
+    if (typeof mod.runSamplerOverheadBench !== "function") return { error: "bench/sampler-overhead.ts does not export runSamplerOverheadBench" };
+    log("sampler overhead vs copy floor (bench/sampler-overhead.ts) …");
+    return await mod.runSamplerOverheadBench();
+  } catch (e) {
+    return { error: errText(e) };
+  }
+}
+
+export const GOAL_REFERENCES = { pytorchEagerCudaFp32Ms: 62, pytorchEagerCudaFp16Ms: 28, onnxruntimeWebgpuFp32MsLow: 490, onnxruntimeWebgpuFp32MsHigh: 670, onnxruntimeWebgpuFp16Ms: 335, loopOverModelTarget: 1.05 };
+
+/** The two GPU goals from a run's rows (goal 1: dpmpp-2m at 20 steps; goal 2: the model passes). */
+export function goalReport(r: Pick<BenchReport, "results" | "modelPasses" | "backends">): GoalReport {
+  const g: GoalReport = { loopOverModel: [], unetPass: [], references: GOAL_REFERENCES };
+  for (const row of r.results) {
+    if (row.sampler !== "dpmpp-2m" || (row.steps !== 20 && !row.error)) continue;
+    const pass = r.modelPasses.find((p) => p.backend === row.backend && p.model === row.model && p.resolution === row.resolution && p.batch === row.batch);
+    const ratio = row.msPerBatch !== null && pass?.msPerPass ? row.msPerBatch / ((row.evaluations ?? 20) * pass.msPerPass) : null;
+    g.loopOverModel.push({ backend: row.backend, model: row.model, resolution: row.resolution, batch: row.batch, msPerBatch: row.msPerBatch, msPerPass: pass?.msPerPass ?? null, ratio: ratio === null ? null : round(ratio), met: ratio === null ? null : ratio <= GOAL_REFERENCES.loopOverModelTarget, ...(row.error || pass?.error ? { error: row.error ?? pass?.error } : {}) });
+  }
+  for (const p of r.modelPasses) g.unetPass.push({ backend: p.backend, model: p.model, resolution: p.resolution, batch: p.batch, parameters: p.parameters, msPerPass: p.msPerPass, ...(p.error ? { error: p.error } : {}) });
+  for (const row of r.results) {
+    if (row.error && row.steps === 0 && !g.unetPass.some((u) => u.backend === row.backend && u.model === row.model)) g.unetPass.push({ backend: row.backend, model: row.model, resolution: row.resolution, batch: row.batch, msPerPass: null, error: row.error });
+  }
+  return g;
+}
+
+export type { Skipped };

@@ -1,0 +1,146 @@
+/**
+ * `diffspec bench`: sampler speed and quality against step count, per backend (bench/README.md).
+ */
+import { readFileSync } from "node:fs";
+import { intOption, parse } from "./args.ts";
+import { writeFileAtomic } from "../conformance/report.ts";
+import { ConfigError, InputFileError } from "../reference/errors.ts";
+import { compareReports, formatComparison, parseReport } from "../bench/compare.ts";
+import { makePlan, PRESETS, type Overrides, type PresetName } from "../bench/presets.ts";
+import { runBench } from "../bench/run.ts";
+import { BENCH_SAMPLERS } from "../bench/samplers.ts";
+import { goalsText, modelPassTable, resultsTable, summaryText } from "../bench/table.ts";
+import { writePlots } from "../bench/plots.ts";
+
+export const BENCH_HELP = `Usage: diffspec bench [--quick | --gpu-goals] [options]
+       diffspec bench --compare A.json B.json
+
+For each available backend × workload × sampler × step count: wall time per batch (tinybench), its split
+into model time and sampler overhead per step, quality against the exact oracle ((a) RMS error vs the
+exact ODE solution on Gaussian data, (b) energy distance to the data for 2-D/64-D Gaussian mixtures),
+peak RSS and device memory. Workloads: the exact oracle (host-evaluated) and the glyffuser-shaped U-Net
+with random weights (onnxruntime-* via ONNX, tfjs-* via tfjs ops). Every configuration has a time cap;
+failures become rows with an error and the run goes on. See bench/README.md.
+
+Presets:
+  (default)        full: every backend, sampler and step count ${PRESETS.full.steps.join(",")} on the oracle
+                   (${PRESETS.full.oracle.resolution}²×${PRESETS.full.oracle.batch}), the small U-Net at 32²/128² × batch 1/16
+                   (${PRESETS.full.unet.samplers.join(", ")}; steps ${PRESETS.full.unet.steps.join(",")}; capped), and the sampler-overhead rows
+  --quick          a subset that runs in under a minute on a laptop CPU
+  --gpu-goals      measure exactly the two GPU goals (20-step DPM-Solver++(2M) loop vs its 20 model passes;
+                   one glyffuser-size U-Net pass, 128², batch 16) on ${PRESETS["gpu-goals"].backends.join(", ")}
+
+Options:
+  --backends LIST      comma-separated backend names (default: the preset's; unavailable ones are reported)
+  --samplers LIST      comma-separated sampler names (below)
+  --steps LIST         comma-separated step counts
+  --models LIST        oracle, unet (the preset's size), unet-small, unet-full
+  --unet SIZE          small | full | none: the U-Net size of "unet" workloads
+  --resolution LIST    U-Net resolutions (e.g. 32,128)
+  --batch LIST         U-Net batch sizes (e.g. 1,16)
+  --time-cap S         cap per configuration in seconds (default: the preset's)
+  --budget-ms N        tinybench time budget per configuration (ms)
+  --min-iterations N   timed runs per configuration at least (after one warm-up)
+  --seed N             seed of x_T, sampler noise, data, U-Net weights (default 2024)
+  --mixture-points N   generated points for the 2-D energy distance (0 = off)
+  --mixture64-points N the same for the 64-D mixture
+  --sampler-overhead / --no-sampler-overhead   include bench/sampler-overhead.ts's rows
+  --json FILE          write the report: machine, packages, seeds, options, every raw timing sample
+  --plots DIR          write SVG plots (time-vs-steps, quality-vs-steps, pareto, step-split)
+  --compare A B        print the msPerBatch ratio table B/A of two reports (and geometric means)
+  --quiet              no progress lines on stderr
+  -h, --help           this text
+
+Samplers:
+${BENCH_SAMPLERS.map((s) => `  ${s.name.padEnd(13)} ${s.description}${s.stochastic ? " (stochastic)" : ""}`).join("\n")}
+
+Exit code 0 when the run completed (failed configurations are rows with an error), 2 on bad arguments.
+`;
+
+const list = (name: string, v: string | undefined): string[] | undefined => {
+  if (v === undefined) return undefined;
+  const xs = v.split(",").map((s) => s.trim()).filter(Boolean);
+  if (!xs.length) throw new ConfigError(`--${name}`, v, "a comma-separated, non-empty list");
+  return xs;
+};
+const intList = (name: string, v: string | undefined): number[] | undefined =>
+  list(name, v)?.map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`--${name}`, v, "comma-separated positive integers");
+    return n;
+  });
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      quick: { type: "boolean" }, "gpu-goals": { type: "boolean" }, full: { type: "boolean" },
+      backends: { type: "string" }, samplers: { type: "string" }, steps: { type: "string" }, models: { type: "string" },
+      unet: { type: "string" }, resolution: { type: "string" }, batch: { type: "string" },
+      "time-cap": { type: "string" }, "budget-ms": { type: "string" }, "min-iterations": { type: "string" }, seed: { type: "string" },
+      "mixture-points": { type: "string" }, "mixture64-points": { type: "string" },
+      "sampler-overhead": { type: "boolean" }, "no-sampler-overhead": { type: "boolean" },
+      json: { type: "string" }, plots: { type: "string" }, compare: { type: "boolean" }, quiet: { type: "boolean" },
+    },
+    "bench",
+    true,
+  );
+  if (values.help) {
+    process.stdout.write(BENCH_HELP);
+    return 0;
+  }
+  if (values.compare) {
+    if (positionals.length !== 2) throw new ConfigError("--compare", positionals.join(" ") || "(nothing)", "two report files: --compare A.json B.json");
+    const [a, b] = positionals.map((p) => {
+      let text: string;
+      try {
+        text = readFileSync(p, "utf8");
+      } catch (e) {
+        throw new InputFileError(p, `cannot read it: ${(e as Error).message}`);
+      }
+      return parseReport(text, p);
+    });
+    process.stdout.write(formatComparison(compareReports(a, b), positionals[0], positionals[1]));
+    return 0;
+  }
+  if (positionals.length) throw new ConfigError("diffspec bench arguments", positionals.join(" "), "options only (positional files only with --compare A B)");
+  if ([values.quick, values["gpu-goals"], values.full].filter(Boolean).length > 1) throw new ConfigError("preset", "several", "at most one of --quick, --gpu-goals, --full");
+  const preset: PresetName = values.quick ? "quick" : values["gpu-goals"] ? "gpu-goals" : "full";
+  const unet = values.unet as string | undefined;
+  if (unet !== undefined && !["small", "full", "none"].includes(unet)) throw new ConfigError("--unet", unet, "small, full or none");
+  const capS = values["time-cap"] === undefined ? undefined : Number(values["time-cap"]);
+  if (capS !== undefined && !(capS > 0)) throw new ConfigError("--time-cap", values["time-cap"], "a number of seconds > 0");
+  const o: Overrides = {
+    backends: list("backends", values.backends as string | undefined),
+    samplers: list("samplers", values.samplers as string | undefined),
+    steps: intList("steps", values.steps as string | undefined),
+    models: list("models", values.models as string | undefined),
+    unet: unet as Overrides["unet"],
+    resolutions: intList("resolution", values.resolution as string | undefined),
+    batches: intList("batch", values.batch as string | undefined),
+    capMs: capS === undefined ? undefined : capS * 1000,
+    budgetMs: values["budget-ms"] === undefined ? undefined : intOption("budget-ms", values["budget-ms"] as string, 0),
+    minIterations: values["min-iterations"] === undefined ? undefined : intOption("min-iterations", values["min-iterations"] as string, 1),
+    seed: values.seed === undefined ? undefined : intOption("seed", values.seed as string, 0),
+    mixture2dPoints: values["mixture-points"] === undefined ? undefined : intOption("mixture-points", values["mixture-points"] as string, 0),
+    mixture64dPoints: values["mixture64-points"] === undefined ? undefined : intOption("mixture64-points", values["mixture64-points"] as string, 0),
+    samplerOverhead: values["sampler-overhead"] ? true : values["no-sampler-overhead"] ? false : undefined,
+  };
+  if (o.minIterations !== undefined && o.minIterations < 1) throw new ConfigError("--min-iterations", o.minIterations, "an integer ≥ 1");
+  const plan = makePlan(preset, o);
+  const log = values.quiet ? undefined : (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  const report = await runBench(plan, { log, argv });
+  process.stdout.write(summaryText(report));
+  if (report.modelPasses.length) process.stdout.write("\nModel passes (bare denoiser, back to back):\n" + modelPassTable(report));
+  process.stdout.write("\n" + resultsTable(report.results));
+  if (report.goals) process.stdout.write("\n" + goalsText(report.goals));
+  if (values.json) {
+    writeFileAtomic(values.json as string, JSON.stringify(report, null, 1) + "\n");
+    process.stdout.write(`\nwrote ${values.json}\n`);
+  }
+  if (values.plots) {
+    const files = await writePlots(report, values.plots as string);
+    process.stdout.write(`wrote ${files.join(", ")}\n`);
+  }
+  return 0;
+}

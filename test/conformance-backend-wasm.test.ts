@@ -1,0 +1,25 @@
+/**
+ * The shared BACKEND- clauses (conformance/properties/backend.ts) run against "wasm-simd"
+ * (adapters/wasm/index.ts): the same property objects `diffspec conformance --backend wasm-simd` runs.
+ * Also against the same backend behind `fused` + `trackMemory` (sweepingFused), the configuration the
+ * samplers and bench/sampler-overhead.ts use: deferred linear combinations must satisfy the same clauses.
+ * BACKEND-MODEL is not registered (wasm-simd has no loadModel; vitest skips properties whose `needs` are missing).
+ */
+import { afterAll, expect, test } from "vitest";
+import { registerProperties } from "../conformance/vitest.ts";
+import { properties } from "../conformance/properties/backend.ts";
+import { createBackend } from "../adapters/index.ts";
+import { createWasmBackend, sweepingFused, type WasmBackend } from "../adapters/wasm/index.ts";
+
+const backend = (await createBackend("wasm-simd")) as WasmBackend;
+const forFused = await createWasmBackend();
+const fusedBackend = sweepingFused(forFused);
+afterAll(() => { backend.close(); forFused.close(); });
+
+test('createBackend("wasm-simd") is the float32 wasm-simd backend', () => {
+  expect(backend.name).toBe("wasm-simd");
+  expect(backend.dtype).toBe("float32");
+});
+
+registerProperties(properties, { backend, label: "wasm-simd", timeoutMs: 120_000 });
+registerProperties(properties, { backend: fusedBackend, label: "wasm-simd fused+tracked", timeoutMs: 120_000 });
