@@ -9,45 +9,64 @@ import type { BenchPlan, ModelKind, Workload } from "./run.ts";
 
 export const ALL_STEPS = [1, 2, 5, 10, 20, 50, 100, 250, 1000] as const;
 
+export interface UNetEntry {
+  readonly size: "small" | "full";
+  readonly resolutions: readonly number[];
+  readonly batches: readonly number[];
+  readonly samplers: readonly string[];
+  readonly steps: readonly number[];
+  /** Only on these backends (base names; default every backend that can run it). */
+  readonly backends?: readonly string[];
+}
+
 export interface Preset {
   readonly backends: readonly string[];
   readonly samplers: readonly string[];
   readonly steps: readonly number[];
   /** The oracle workload (null: none). */
   readonly oracle: { readonly resolution: number; readonly batch: number } | null;
-  /** The U-Net workloads: every resolution × batch, with their own samplers and steps. */
-  readonly unet: { readonly size: "small" | "full"; readonly resolutions: readonly number[]; readonly batches: readonly number[]; readonly samplers: readonly string[]; readonly steps: readonly number[] } | null;
+  /** U-Net workloads: every resolution × batch of each entry, with their own samplers and steps. */
+  readonly unet: readonly UNetEntry[];
+  /** The learned-model workload (quality (c)), run when a model is present. */
+  readonly learned: { readonly batch: number; readonly samplers: readonly string[]; readonly steps: readonly number[]; readonly backends?: readonly string[] } | null;
   readonly plan: Omit<BenchPlan, "preset" | "backends" | "samplers" | "steps" | "workloads">;
 }
 
 const UNET_SAMPLERS = ["ddim", "euler", "heun", "dpmpp-2m", "unipc"];
+const LEARNED = { sampler: "dpmpp-2m", steps: 500 };
 
-export const PRESETS = {
+export const PRESETS: Record<"full" | "quick" | "gpu-goals", Preset> = {
   full: {
-    backends: BUILTIN_BACKENDS,
+    backends: [...BUILTIN_BACKENDS, "wasm-simd+fused"],
     samplers: BENCH_SAMPLER_NAMES,
     steps: ALL_STEPS,
     oracle: { resolution: 32, batch: 16 },
-    unet: { size: "small", resolutions: [32, 128], batches: [1, 16], samplers: UNET_SAMPLERS, steps: [1, 2, 5, 10, 20, 50] },
-    plan: { mixture2dPoints: 1000, mixture64dPoints: 400, budgetMs: 150, minIterations: 3, maxIterations: 30, capMs: 30_000, modelPasses: 20, modelPassBudgetMs: 1500, modelPassSamples: 3, seed: 2024, samplerOverhead: true, gpuGoals: false },
+    unet: [
+      { size: "small", resolutions: [32], batches: [1, 16], samplers: UNET_SAMPLERS, steps: [1, 2, 5, 10, 20, 50], backends: ["onnxruntime-cpu", "tfjs-wasm", "onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu", "tfjs-node"] },
+      { size: "small", resolutions: [128], batches: [1, 16], samplers: UNET_SAMPLERS, steps: [1, 2, 5, 10, 20, 50], backends: ["onnxruntime-cpu", "onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu", "tfjs-node"] },
+    ],
+    learned: { batch: 4, samplers: ["ddim", "euler", "heun", "lms", "dpmpp-2m", "unipc"], steps: [1, 2, 5, 10, 20, 50, 100], backends: ["onnxruntime-cpu", "onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu"] },
+    plan: { mixture2dPoints: 1000, mixture64dPoints: 400, budgetMs: 150, minIterations: 3, maxIterations: 30, capMs: 30_000, modelPasses: 20, modelPassBudgetMs: 1500, modelPassSamples: 3, seed: 2024, learnedReference: LEARNED, samplerOverhead: true, gpuGoals: false },
   },
   quick: {
-    backends: ["reference", "onnxruntime-cpu", "tfjs-wasm"],
+    backends: ["reference", "onnxruntime-cpu", "wasm-simd"],
     samplers: ["ddim", "euler", "euler-a", "heun", "dpmpp-2m", "unipc"],
     steps: [1, 2, 5, 10, 20, 50, 100],
     oracle: { resolution: 32, batch: 16 },
-    unet: { size: "small", resolutions: [32], batches: [1], samplers: ["ddim", "dpmpp-2m"], steps: [1, 5, 20] },
-    plan: { mixture2dPoints: 400, mixture64dPoints: 0, budgetMs: 40, minIterations: 2, maxIterations: 10, capMs: 10_000, modelPasses: 10, modelPassBudgetMs: 300, modelPassSamples: 2, seed: 2024, samplerOverhead: false, gpuGoals: false },
+    unet: [{ size: "small", resolutions: [32], batches: [1], samplers: ["ddim", "dpmpp-2m"], steps: [1, 5, 20], backends: ["onnxruntime-cpu"] }],
+    learned: null,
+    plan: { mixture2dPoints: 400, mixture64dPoints: 0, budgetMs: 40, minIterations: 2, maxIterations: 10, capMs: 10_000, modelPasses: 10, modelPassBudgetMs: 300, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: false, gpuGoals: false },
   },
   "gpu-goals": {
     backends: ["onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu"],
     samplers: ["dpmpp-2m"],
     steps: [20],
     oracle: null,
-    unet: { size: "full", resolutions: [128], batches: [16], samplers: ["dpmpp-2m"], steps: [20] },
-    plan: { mixture2dPoints: 0, mixture64dPoints: 0, budgetMs: 0, minIterations: 2, maxIterations: 3, capMs: 150_000, modelPasses: 20, modelPassBudgetMs: 8000, modelPassSamples: 2, seed: 2024, samplerOverhead: false, gpuGoals: true },
+    unet: [{ size: "full", resolutions: [128], batches: [16], samplers: ["dpmpp-2m"], steps: [20] }],
+    learned: null,
+    plan: { mixture2dPoints: 0, mixture64dPoints: 0, budgetMs: 0, minIterations: 2, maxIterations: 3, capMs: 150_000, modelPasses: 20, modelPassBudgetMs: 8000, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: false, gpuGoals: true },
   },
-} as const satisfies Record<string, Preset>;
+};
 
 export type PresetName = keyof typeof PRESETS;
 
@@ -55,7 +74,7 @@ export interface Overrides {
   backends?: string[];
   samplers?: string[];
   steps?: number[];
-  /** Which models: "oracle", "unet" (the preset's U-Net size) or "unet-small"/"unet-full". */
+  /** Which models: "oracle", "unet" (the preset's U-Net size), "unet-small", "unet-full", "learned". */
   models?: string[];
   unet?: "small" | "full" | "none";
   resolutions?: number[];
@@ -67,14 +86,16 @@ export interface Overrides {
   mixture2dPoints?: number;
   mixture64dPoints?: number;
   samplerOverhead?: boolean;
+  /** A learned model's manifest: adds the "learned" workload (quality (c)). */
+  learned?: { path: string; resolution: number };
 }
 
 /** The plan of a preset with command-line overrides applied. */
 export function makePlan(name: PresetName, o: Overrides = {}): BenchPlan {
-  const p: Preset = PRESETS[name];
+  const p = PRESETS[name];
   for (const s of o.samplers ?? []) if (!BENCH_SAMPLER_NAMES.includes(s)) throw new ConfigError("--samplers", s, `one of ${BENCH_SAMPLER_NAMES.join(", ")}`);
-  const models = o.models ?? [...(p.oracle ? ["oracle"] : []), ...(p.unet ? ["unet"] : [])];
-  for (const m of models) if (!["oracle", "unet", "unet-small", "unet-full"].includes(m)) throw new ConfigError("--models", m, "oracle, unet, unet-small or unet-full");
+  const models = o.models ?? [...(p.oracle ? ["oracle"] : []), ...(p.unet.length ? ["unet"] : []), ...(o.learned && p.learned ? ["learned"] : [])];
+  for (const m of models) if (!["oracle", "unet", "unet-small", "unet-full", "learned"].includes(m)) throw new ConfigError("--models", m, "oracle, unet, unet-small, unet-full or learned");
   const workloads: Workload[] = [];
   const samplers = o.samplers ?? p.samplers;
   const steps = o.steps ?? p.steps;
@@ -82,17 +103,26 @@ export function makePlan(name: PresetName, o: Overrides = {}): BenchPlan {
     const oracle = p.oracle ?? { resolution: 32, batch: 16 };
     workloads.push({ model: "oracle", resolution: oracle.resolution, batch: oracle.batch });
   }
-  const unetBase = p.unet ?? PRESETS.full.unet;
+  const entries = p.unet.length ? p.unet : PRESETS.full.unet;
   for (const m of models.filter((x) => x.startsWith("unet"))) {
     if (o.unet === "none") break;
-    const size = m === "unet" ? (o.unet ?? unetBase.size) : (m.slice(5) as "small" | "full");
-    for (const resolution of o.resolutions ?? unetBase.resolutions) {
-      for (const batch of o.batches ?? unetBase.batches) {
-        workloads.push({ model: `unet-${size}` as ModelKind, resolution, batch, samplers: o.samplers ?? unetBase.samplers, steps: o.steps ?? unetBase.steps });
+    const size = m === "unet" ? (o.unet ?? entries[0].size) : (m.slice(5) as "small" | "full");
+    // With --resolution/--batch the entries collapse to one (every backend); otherwise the preset's entries.
+    const list = o.resolutions || o.batches ? [{ ...entries[0], resolutions: o.resolutions ?? [...new Set(entries.flatMap((e) => e.resolutions))], batches: o.batches ?? entries[0].batches, backends: undefined }] : entries;
+    for (const e of list) {
+      for (const resolution of e.resolutions) {
+        for (const batch of e.batches) {
+          workloads.push({ model: `unet-${size}` as ModelKind, resolution, batch, samplers: o.samplers ?? e.samplers, steps: o.steps ?? e.steps, ...(e.backends && !o.backends ? { backends: e.backends } : {}) });
+        }
       }
     }
   }
-  if (!workloads.length) throw new ConfigError("--models", models.join(","), "at least one workload (oracle or a U-Net)");
+  if (models.includes("learned")) {
+    if (!o.learned) throw new ConfigError("--models learned", "no model", "a learned model: --learned PATH (a glyffuser manifest .json), or the committed fixtures/glyffuser/glyffuser.json");
+    const l = p.learned ?? PRESETS.full.learned!;
+    workloads.push({ model: "learned", resolution: o.learned.resolution, batch: o.batches?.[0] ?? l.batch, samplers: o.samplers ?? l.samplers, steps: o.steps ?? l.steps, learnedPath: o.learned.path, ...(l.backends && !o.backends ? { backends: l.backends } : {}) });
+  }
+  if (!workloads.length) throw new ConfigError("--models", models.join(","), "at least one workload (oracle, a U-Net or learned)");
   return {
     preset: name,
     backends: o.backends ?? p.backends,

@@ -49,6 +49,8 @@ export interface Workload {
   readonly steps?: readonly number[];
   /** The learned model's manifest (glyffuser/model.ts), for model "learned". */
   readonly learnedPath?: string;
+  /** Only on these backends (base names, "+fused" ignored); default every backend that can run the model. */
+  readonly backends?: readonly string[];
 }
 
 export interface BenchPlan {
@@ -196,6 +198,7 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
     const lanes = makeLanes(base, backendName);
     let hung = false;
     for (const w of plan.workloads) {
+      if (w.backends && !w.backends.includes(baseNameOf(backendName))) continue;
       if (hung) {
         report.skipped.push({ backend: backendName, model: w.model, reason: "an earlier configuration on this backend hung; the rest of the backend was skipped" });
         continue;

@@ -1,7 +1,7 @@
 /**
  * `diffspec bench`: sampler speed and quality against step count, per backend (bench/README.md).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { intOption, parse } from "./args.ts";
 import { writeFileAtomic } from "../conformance/report.ts";
 import { ConfigError, InputFileError } from "../reference/errors.ts";
@@ -23,18 +23,23 @@ with random weights (onnxruntime-* via ONNX, tfjs-* via tfjs ops). Every configu
 failures become rows with an error and the run goes on. See bench/README.md.
 
 Presets:
-  (default)        full: every backend, sampler and step count ${PRESETS.full.steps.join(",")} on the oracle
-                   (${PRESETS.full.oracle.resolution}²×${PRESETS.full.oracle.batch}), the small U-Net at 32²/128² × batch 1/16
-                   (${PRESETS.full.unet.samplers.join(", ")}; steps ${PRESETS.full.unet.steps.join(",")}; capped), and the sampler-overhead rows
+  (default)        full: every backend (and wasm-simd+fused), sampler and step count 1…1000 on the oracle
+                   (32²×16); the small U-Net at 32² and 128² × batch 1 and 16 (${PRESETS.full.unet[0].samplers.join(", ")};
+                   steps ${PRESETS.full.unet[0].steps.join(",")}; each configuration capped); the learned glyffuser when one is
+                   present (quality (c)); and bench/sampler-overhead.ts's rows
   --quick          a subset that runs in under a minute on a laptop CPU
   --gpu-goals      measure exactly the two GPU goals (20-step DPM-Solver++(2M) loop vs its 20 model passes;
                    one glyffuser-size U-Net pass, 128², batch 16) on ${PRESETS["gpu-goals"].backends.join(", ")}
 
 Options:
-  --backends LIST      comma-separated backend names (default: the preset's; unavailable ones are reported)
+  --backends LIST      comma-separated backend names (default: the preset's; unavailable ones are reported);
+                       NAME+fused runs the samplers behind adapters/fused.ts (e.g. wasm-simd+fused)
   --samplers LIST      comma-separated sampler names (below)
   --steps LIST         comma-separated step counts
-  --models LIST        oracle, unet (the preset's size), unet-small, unet-full
+  --models LIST        oracle, unet (the preset's size), unet-small, unet-full, learned
+  --learned PATH       a learned glyffuser (manifest .json or .onnx; default fixtures/glyffuser/glyffuser.json
+                       when present): adds its workload, quality (c) = RMS distance to its own ODE solved
+                       with ${PRESETS.full.plan.learnedReference.sampler} at ${PRESETS.full.plan.learnedReference.steps} steps; --no-learned skips it
   --unet SIZE          small | full | none: the U-Net size of "unet" workloads
   --resolution LIST    U-Net resolutions (e.g. 32,128)
   --batch LIST         U-Net batch sizes (e.g. 1,16)
@@ -70,6 +75,14 @@ const intList = (name: string, v: string | undefined): number[] | undefined =>
     return n;
   });
 
+/** The learned model to benchmark: the given path (must load), or the committed one when present. */
+async function learnedModel(path: string | undefined): Promise<Overrides["learned"]> {
+  const { DEFAULT_MODEL_PATH, loadModel } = await import("../glyffuser/model.ts");
+  if (path === undefined && !existsSync(DEFAULT_MODEL_PATH)) return undefined;
+  const m = loadModel(path ?? DEFAULT_MODEL_PATH);
+  return { path: m.manifestPath, resolution: m.manifest.unet.sampleSize };
+}
+
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
@@ -81,6 +94,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       "mixture-points": { type: "string" }, "mixture64-points": { type: "string" },
       "sampler-overhead": { type: "boolean" }, "no-sampler-overhead": { type: "boolean" },
       json: { type: "string" }, plots: { type: "string" }, compare: { type: "boolean" }, quiet: { type: "boolean" },
+      learned: { type: "string" }, "no-learned": { type: "boolean" },
     },
     "bench",
     true,
@@ -126,6 +140,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     mixture64dPoints: values["mixture64-points"] === undefined ? undefined : intOption("mixture64-points", values["mixture64-points"] as string, 0),
     samplerOverhead: values["sampler-overhead"] ? true : values["no-sampler-overhead"] ? false : undefined,
   };
+  o.learned = values["no-learned"] ? undefined : await learnedModel(values.learned as string | undefined);
   if (o.minIterations !== undefined && o.minIterations < 1) throw new ConfigError("--min-iterations", o.minIterations, "an integer ≥ 1");
   const plan = makePlan(preset, o);
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(`[bench] ${line}\n`);

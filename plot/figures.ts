@@ -9,6 +9,12 @@ import { GaussianStream } from "../reference/rng.ts";
 import { fitGaussian, gaussianPdf, GaussianMixture } from "../reference/distributions.ts";
 import { makeSchedule, type BetaSchedule } from "../reference/schedule.ts";
 import { noisedMixture, epsilonStarPoint } from "../reference/oracle.ts";
+import { createScheduler } from "../reference/samplers/index.ts";
+import { runPipeline, hostNoise } from "../reference/samplers/scheduler.ts";
+import { referenceBackend } from "../adapters/reference/index.ts";
+import { classConditionalOracle, scheduleNoiseLevel, classConditioning, bayesClass } from "../reference/conditioning/oracle.ts";
+import { guidedDenoiser } from "../reference/guidance.ts";
+import { measureOrder, vpOracle } from "../reference/samplers/order.ts";
 
 export interface Figure {
   /** File name in spec/figures/ (without .svg). */
@@ -195,3 +201,122 @@ const fig8: Figure = {
 };
 
 export const FIGURES: Figure[] = [fig1, fig2, fig3, fig4, fig5, fig8];
+
+// ─── figures that run samplers ─────────────────────────────────────────────────────────────────
+
+/** The 1-D trimodal dataset of the trajectory figure. */
+const trimodal = (): GaussianMixture =>
+  new GaussianMixture([
+    { mean: Float64Array.of(-1.5), std: 0.12, weight: 0.3 },
+    { mean: Float64Array.of(0.3), std: 0.12, weight: 0.4 },
+    { mean: Float64Array.of(1.6), std: 0.12, weight: 0.3 },
+  ]);
+
+/** Runs a diffusers-style sampler with the exact oracle; returns each item's path [(t, x)]. */
+async function trajectories(className: string, config: Record<string, unknown>, steps: number, xT: Float64Array, data: GaussianMixture, noiseSeed: string): Promise<{ t: number; x: Float64Array }[]> {
+  const schedule = makeSchedule();
+  const s = await createScheduler(className, { timestepSpacing: "trailing", ...config }, referenceBackend);
+  s.setTimesteps(steps);
+  const oracle = vpOracle(referenceBackend, data, schedule);
+  const path = [{ t: s.timesteps[0], x: Float64Array.from(xT) }];
+  const next = (i: number): number => (i + 1 < s.timesteps.length ? s.timesteps[i + 1] : 0);
+  await runPipeline(s, oracle, referenceBackend.fromHost(xT, [xT.length, 1]), {
+    noise: hostNoise(referenceBackend, new GaussianStream(noiseSeed)),
+    onStep: (i, _t, x) => { path.push({ t: next(i), x: Float64Array.from(x.data) }); },
+  });
+  return path;
+}
+
+const fig6: Figure = {
+  name: "06-sampler-trajectories",
+  chapter: "07-samplers-ddpm-ddim-pndm.md",
+  caption: "Trajectories of 40 samples from x_T ~ 𝒩(0, 1) to a trimodal 1-D dataset (modes at −1.5, 0.3, 1.6) with the exact oracle, plotted as xₜ against the timestep. DDIM (η = 0) follows smooth deterministic paths; DDPM adds fresh noise at every step; DPM-Solver++(2M) reaches the modes in 5 steps nearly as well as in 120, while 5 DDPM steps leave samples between the modes — the article's 120-vs-5-steps comparison.",
+  async build() {
+    const data = trimodal();
+    const xT = new GaussianStream("fig06").normals(40);
+    const runs: [string, string, Record<string, unknown>][] = [
+      ["DDIM", "DDIMScheduler", { setAlphaToOne: true, clipSample: false }],
+      ["DDPM", "DDPMScheduler", { clipSample: false }],
+      ["DPM-Solver++(2M)", "DPMSolverMultistepScheduler", { solverOrder: 2 }],
+    ];
+    const values: object[] = [];
+    for (const [label, cls, cfg] of runs) {
+      for (const steps of [5, 120]) {
+        const path = await trajectories(cls, cfg, steps, xT, data, `fig06/${label}/${steps}`);
+        for (const p of path) p.x.forEach((v, k) => values.push({ sampler: label, steps: `${steps} steps`, t: p.t, x: r4(v), id: k }));
+      }
+    }
+    return {
+      $schema: SCHEMA, config: baseConfig, title: "From noise to data: sampler trajectories", data: { values },
+      facet: { row: { field: "sampler", type: "nominal", title: null, sort: runs.map((r) => r[0]) }, column: { field: "steps", type: "nominal", title: null, sort: ["5 steps", "120 steps"] } },
+      spec: {
+        width: 260, height: 150,
+        mark: { type: "line", strokeWidth: 0.8, opacity: 0.6, clip: true },
+        encoding: { x: { field: "t", type: "quantitative", title: "timestep t", scale: { reverse: true, domain: [0, 999] } }, y: { field: "x", type: "quantitative", title: "xₜ", scale: { domain: [-3, 3] } }, detail: { field: "id", type: "nominal" }, color: { value: "#3182bd" } },
+      },
+    } as VegaLiteSpec;
+  },
+};
+
+const ORDER_FIGURE_SAMPLERS = ["ddim", "heun", "dpmpp-2m", "dpmpp-3m", "unipc-2"];
+
+const fig7: Figure = {
+  name: "07-error-vs-steps",
+  chapter: "08-order.md",
+  caption: "Error of the final sample against the exact probability-flow solution (Gaussian data, exact oracle) versus the number of steps, log–log, with dashed lines of the theoretical slope −p anchored at each sampler's first point. DDIM is first order, Heun and DPM-Solver++(2M) second, DPM-Solver++(3M) third (with the Taylor weight; diffusers' weight gives 2), UniPC-2 with its corrector third.",
+  async build() {
+    const values: object[] = [];
+    for (const name of ORDER_FIGURE_SAMPLERS) {
+      const m = await measureOrder(name);
+      m.steps.forEach((n, i) => {
+        values.push({ sampler: `${name} (p = ${m.expectedOrder})`, n, error: m.errors[i], kind: "measured" });
+        values.push({ sampler: `${name} (p = ${m.expectedOrder})`, n, error: m.errors[0] * (m.steps[0] / n) ** m.expectedOrder, kind: "slope −p" });
+      });
+    }
+    return {
+      $schema: SCHEMA, config: baseConfig, width: 420, height: 300, title: "Convergence order", data: { values },
+      mark: { type: "line", point: true },
+      encoding: {
+        x: { field: "n", type: "quantitative", title: "steps n", scale: { type: "log" } },
+        y: { field: "error", type: "quantitative", title: "RMS error", scale: { type: "log" }, axis: { format: ".0e" } },
+        color: { field: "sampler", type: "nominal", title: null },
+        strokeDash: { field: "kind", type: "nominal", title: null, scale: { domain: ["measured", "slope −p"], range: [[1, 0], [4, 4]] } },
+      },
+    } as VegaLiteSpec;
+  },
+};
+
+const fig9: Figure = {
+  name: "09-guidance",
+  chapter: "12-guidance.md",
+  caption: "Samples of the ring dataset (upper half: class y₁, lower half: y₂) from 30 DDIM steps with the exact oracle: unconditional, conditioned on y₁ (w = 1), and classifier-free guidance at w = 3 and w = 7. Colour: the class of the nearest blob. Guidance pushes samples deeper into the conditioned class (purity rises) and away from the other, at the cost of diversity.",
+  async build() {
+    const data = ringData();
+    const schedule = makeSchedule();
+    const oracle = classConditionalOracle(data, scheduleNoiseLevel(schedule));
+    const B = 300;
+    const xT = new GaussianStream("fig09").normals(B * 2);
+    const cond = classConditioning(oracle.classes, Array(B).fill(0));
+    const nullCond = classConditioning(oracle.classes, Array(B).fill(null));
+    const values: object[] = [];
+    const panels: [string, number | null][] = [["unconditional", null], ["conditional, w = 1", 1], ["CFG w = 3", 3], ["CFG w = 7", 7]];
+    for (const [label, w] of panels) {
+      const s = await createScheduler("DDIMScheduler", { timestepSpacing: "trailing", setAlphaToOne: true, clipSample: false }, referenceBackend);
+      s.setTimesteps(30);
+      const den = w === null ? oracle : guidedDenoiser(oracle, referenceBackend, cond, nullCond, w);
+      const out = await runPipeline(s, den, referenceBackend.fromHost(xT, [B, 2]), { cond: w === null ? undefined : cond });
+      for (let b = 0; b < B; b++) {
+        const p = out.data.subarray(2 * b, 2 * b + 2);
+        values.push({ panel: label, x: r4(p[0]), y: r4(p[1]), class: bayesClass(data, p) === 0 ? "y₁ (upper)" : "y₂ (lower)" });
+      }
+    }
+    return {
+      $schema: SCHEMA, config: baseConfig, title: "Conditioning and classifier-free guidance", data: { values },
+      facet: { column: { field: "panel", type: "nominal", title: null, sort: panels.map((p) => p[0]) } },
+      spec: { width: 170, height: 170, mark: { type: "circle", size: 10, opacity: 0.7, clip: true }, encoding: { x: { field: "x", type: "quantitative", scale: { domain: [-1.6, 1.6] } }, y: { field: "y", type: "quantitative", scale: { domain: [-1.6, 1.6] } }, color: { field: "class", type: "nominal", title: null } } },
+    } as VegaLiteSpec;
+  },
+};
+
+FIGURES.push(fig6, fig7, fig9);
+FIGURES.sort((a, b) => a.name.localeCompare(b.name));

@@ -177,8 +177,13 @@ export class WasmBackend implements Backend<WasmTensor> {
         const pages = have / PAGE;
         const need = Math.ceil((end - have) / PAGE);
         const grow = Math.min(Math.max(need, Math.ceil(pages / 4)), MAX_PAGES - pages);
-        if (grow < need) throw new DiffspecError("E_OUT_OF_MEMORY", `wasm-simd: a block of ${bytes} bytes does not fit: the WebAssembly memory is at its 4 GiB limit (live ${this.live} bytes in ${this.liveCount} tensors, ${this.freeBytes} bytes in free blocks of other sizes); dispose tensors (adapters/memory.ts trackMemory + sweep)`);
-        this.memory.grow(grow);
+        const full = (why: string) => new DiffspecError("E_OUT_OF_MEMORY", `wasm-simd: a block of ${bytes} bytes does not fit: ${why} (live ${this.live} bytes in ${this.liveCount} tensors, ${this.freeBytes} bytes in free blocks of other sizes); dispose tensors (adapters/memory.ts trackMemory + sweep)`);
+        if (grow < need) throw full("the WebAssembly memory is at its 4 GiB limit");
+        try {
+          this.memory.grow(grow);
+        } catch (e) {
+          throw full(`the WebAssembly memory could not grow from ${have} bytes by ${grow * PAGE} (${(e as Error).message})`);
+        }
       }
       this.top = end;
     }

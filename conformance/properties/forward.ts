@@ -166,6 +166,8 @@ export const properties = defineProperties([
         expectTypedError(`addNoise t = ${t}`, () => addNoise(s, x, x, t), ConfigError, "timestep");
         expectTypedError(`forwardStep t = ${t}`, () => forwardStep(s, x, t, x), ConfigError, "timestep");
         expectTypedError(`chainCoefficients t = ${t}`, () => chainCoefficients(s, t), ConfigError, "timestep");
+        expectTypedError(`marginalCoefficients t = ${t}`, () => marginalCoefficients(s, t), ConfigError, "timestep");
+        expectTypedError(`getVelocity t = ${t}`, () => getVelocity(s, x, x, t), ConfigError, "timestep");
       }
       expectTypedError("addNoise noise shape", () => addNoise(s, x, tensor([1, 2, 3], [3]), 0), ShapeError, "addNoise noise");
       expectTypedError("forwardStep noise shape", () => forwardStep(s, x, 0, tensor([1], [1])), ShapeError, "forwardStep noise");
