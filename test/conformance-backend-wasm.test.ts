@@ -3,7 +3,8 @@
  * (adapters/wasm/index.ts): the same property objects `diffspec conformance --backend wasm-simd` runs.
  * Also against the same backend behind `fused` + `trackMemory` (sweepingFused), the configuration the
  * samplers and bench/sampler-overhead.ts use: deferred linear combinations must satisfy the same clauses.
- * BACKEND-MODEL is not registered (wasm-simd has no loadModel; vitest skips properties whose `needs` are missing).
+ * The "f64" combine mode (coefficients and accumulation in Float64) is checked on the clauses its kernels
+ * change: BACKEND-COMBINE and BACKEND-SAMPLER-PARITY.
  */
 import { afterAll, expect, test } from "vitest";
 import { registerProperties } from "../conformance/vitest.ts";
@@ -14,7 +15,8 @@ import { createWasmBackend, sweepingFused, type WasmBackend } from "../adapters/
 const backend = (await createBackend("wasm-simd")) as WasmBackend;
 const forFused = await createWasmBackend();
 const fusedBackend = sweepingFused(forFused);
-afterAll(() => { backend.close(); forFused.close(); });
+const f64 = await createWasmBackend({ combine: "f64" });
+afterAll(() => { backend.close(); forFused.close(); f64.close(); });
 
 test('createBackend("wasm-simd") is the float32 wasm-simd backend', () => {
   expect(backend.name).toBe("wasm-simd");
@@ -23,3 +25,4 @@ test('createBackend("wasm-simd") is the float32 wasm-simd backend', () => {
 
 registerProperties(properties, { backend, label: "wasm-simd", timeoutMs: 120_000 });
 registerProperties(properties, { backend: fusedBackend, label: "wasm-simd fused+tracked", timeoutMs: 120_000 });
+registerProperties(properties.filter((p) => p.clause === "BACKEND-COMBINE" || p.clause === "BACKEND-SAMPLER-PARITY"), { backend: f64, label: "wasm-simd f64 combine", timeoutMs: 120_000 });

@@ -225,7 +225,7 @@ export const properties = defineProperties([
     // m data draws; two-sided z-tests per coordinate (12 tests, Bonferroni), α = 0.01.
     run: (ctx) =>
       statisticalTest(ctx, "ORACLE-X0 x0-star-is-the-importance-sampled-posterior-mean", 0.01, (stream) => {
-        const m = sampleSize(ctx, 5000);
+        const m = sampleSize(ctx, 20000);
         const ps: number[] = [];
         for (const abar of [0.8, 0.3]) {
           const [alpha, sigma] = vp(abar);
