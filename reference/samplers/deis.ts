@@ -10,43 +10,26 @@
  * predictions, taken in log ρ (diffusers' "logrho" solver):
  *   x_t = α_t (x_{s₀}/α_{s₀} + Σⱼ cⱼ ε̂(sⱼ)),  cⱼ = ∫_{ρ_{s₀}}^{ρ_t} ℓⱼ(log ρ) dρ.
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { require, requireOneOf } from "../errors.ts";
-import { DEFAULT_SCHEDULE, type BetaSchedule } from "../schedule.ts";
+import { DEFAULT_SCHEDULE } from "../schedule.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
-import { resolveConfig, type Compat } from "./common.ts";
+import { resolveConfig } from "./common.ts";
 import {
   History, StepCounter, combineUpdate, inferenceSchedule, noisePrediction, requireInert, requireOrder, requireSteps,
   sigmaSpacingOf, trainSchedule, vp, x0FromEps, type SigmaSpacing, type TrainSchedule,
+  type MultistepCommonConfig,
 } from "./multistep.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./scheduler.ts";
 
 const NAME = "DEISMultistepScheduler";
 
-export type DEISConfig = {
-  numTrainTimesteps: number;
-  betaStart: number;
-  betaEnd: number;
-  betaSchedule: BetaSchedule;
-  trainedBetas?: readonly number[];
-  solverOrder: number;
-  predictionType: PredictionType;
-  thresholding: boolean;
-  dynamicThresholdingRatio: number;
-  sampleMaxValue: number;
+export type DEISConfig = MultistepCommonConfig & {
   algorithmType: "deis";
   solverType: "logrho";
-  lowerOrderFinal: boolean;
-  useKarrasSigmas: boolean;
-  useExponentialSigmas: boolean;
-  useBetaSigmas: boolean;
-  useFlowSigmas: boolean;
-  flowShift: number;
   timestepSpacing: TimestepSpacing;
   stepsOffset: number;
-  useDynamicShifting: boolean;
   timeShiftType: "exponential";
-  compat: Compat;
 };
 
 /** diffusers v0.40.0 defaults (every key of its config), plus `compat`. */

@@ -11,50 +11,33 @@
  * The first step is first order (no history), and with lowerOrderFinal and fewer than 15 steps the
  * last two steps drop to orders 1 and 2 (the step to σ = 0 is always first order).
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { require, requireOneOf } from "../errors.ts";
-import { DEFAULT_SCHEDULE, type BetaSchedule } from "../schedule.ts";
+import { DEFAULT_SCHEDULE } from "../schedule.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
-import { resolveConfig, type Compat } from "./common.ts";
+import { resolveConfig } from "./common.ts";
 import {
   History, M0, M1, M2, StepCounter, clippedSteps, combineUpdate, dataPrediction, dpmWeights, drawNoise, inferenceSchedule,
   noisePrediction, requireInert, requireOrder, requireSteps, sigmaSpacingOf, trainSchedule, vAdd, vScale, vSub, vp, x0FromEps,
   type DpmAlgorithm, type SigmaSpacing, type TrainSchedule, type VP, type Vec,
+  type MultistepCommonConfig,
 } from "./multistep.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./scheduler.ts";
 
 const NAME = "DPMSolverMultistepScheduler";
 
-export type DPMSolverMultistepConfig = {
-  numTrainTimesteps: number;
-  betaStart: number;
-  betaEnd: number;
-  betaSchedule: BetaSchedule;
-  trainedBetas?: readonly number[];
-  solverOrder: number;
-  predictionType: PredictionType;
-  thresholding: boolean;
-  dynamicThresholdingRatio: number;
-  sampleMaxValue: number;
+export type DPMSolverMultistepConfig = MultistepCommonConfig & {
   algorithmType: DpmAlgorithm;
   solverType: "midpoint" | "heun";
-  lowerOrderFinal: boolean;
   eulerAtFinal: boolean;
-  useKarrasSigmas: boolean;
-  useExponentialSigmas: boolean;
-  useBetaSigmas: boolean;
   useLuLambdas: boolean;
-  useFlowSigmas: boolean;
-  flowShift: number;
   finalSigmasType: "zero" | "sigma_min";
   lambdaMinClipped: number;
   varianceType: "learned" | "learned_range" | null;
   timestepSpacing: TimestepSpacing;
   stepsOffset: number;
   rescaleBetasZeroSnr: boolean;
-  useDynamicShifting: boolean;
   timeShiftType: "exponential";
-  compat: Compat;
 };
 
 /** diffusers v0.40.0 defaults (every key of its config), plus `compat`. */

@@ -11,45 +11,28 @@
  *     D₀ = x̂₀(s₁), D₁ = (x̂₀(s₀) − x̂₀(s₁))/r₀, x_t = (σ_t/σ_{s₁}) x_{s₁} + α_t(1 − e^{−h})(D₀ + ½D₁).
  * Orders per step come from `orderList` (diffusers `get_order_list`); the step to σ = 0 is first order.
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { require, requireOneOf } from "../errors.ts";
-import { DEFAULT_SCHEDULE, type BetaSchedule } from "../schedule.ts";
-import { resolveConfig, type Compat } from "./common.ts";
+import { DEFAULT_SCHEDULE } from "../schedule.ts";
+import { resolveConfig } from "./common.ts";
 import { dpmAlgorithmOf } from "./dpmsolver-multistep.ts";
 import {
   History, M0, M1, M2, StepCounter, clippedSteps, combineUpdate, dataPrediction, dpmWeights, drawNoise, inferenceSchedule,
   noisePrediction, requireInert, requireOrder, requireSteps, sigmaSpacingOf, trainSchedule, vAdd, vScale, vSub, vp, x0FromEps,
   type DpmAlgorithm, type SigmaSpacing, type TrainSchedule, type Vec,
+  type MultistepCommonConfig,
 } from "./multistep.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./scheduler.ts";
 
 const NAME = "DPMSolverSinglestepScheduler";
 
-export type DPMSolverSinglestepConfig = {
-  numTrainTimesteps: number;
-  betaStart: number;
-  betaEnd: number;
-  betaSchedule: BetaSchedule;
-  trainedBetas?: readonly number[];
-  solverOrder: number;
-  predictionType: PredictionType;
-  thresholding: boolean;
-  dynamicThresholdingRatio: number;
-  sampleMaxValue: number;
+export type DPMSolverSinglestepConfig = MultistepCommonConfig & {
   algorithmType: "dpmsolver++" | "sde-dpmsolver++" | "dpmsolver";
   solverType: "midpoint" | "heun";
-  lowerOrderFinal: boolean;
-  useKarrasSigmas: boolean;
-  useExponentialSigmas: boolean;
-  useBetaSigmas: boolean;
-  useFlowSigmas: boolean;
-  flowShift: number;
   finalSigmasType: "zero" | "sigma_min";
   lambdaMinClipped: number;
   varianceType: "learned" | "learned_range" | null;
-  useDynamicShifting: boolean;
   timeShiftType: "exponential";
-  compat: Compat;
 };
 
 /** diffusers v0.40.0 defaults (every key of its config; this class has no timestepSpacing), plus `compat`. */

@@ -18,12 +18,36 @@ import { alphasCumprod as cumprod, linspace, makeBetas, type ScheduleConfig } fr
 import { convertSigmas, sigmaToTimestep, timestepForSigma } from "./sigmas.ts";
 import { roundHalfEven, type TimestepSpacing } from "../timesteps.ts";
 import type { Compat } from "./common.ts";
+import type { BetaSchedule } from "../schedule.ts";
 import { postprocessX0, predictEps, predictX0 } from "./common.ts";
 import type { NoiseProvider, StepOptions } from "./scheduler.ts";
 
 // ─── λ and the VP coefficients of a noise level ───────────────────────────────────────────────────
 
 /** The VP view of a VE noise level σ: α = 1/√(σ²+1), σ_t = σ·α, λ = log α − log σ_t (= −log σ). */
+
+/** The config keys every diffusers multistep solver (DPM-Solver ±, UniPC, DEIS) shares, camelCase. */
+export type MultistepCommonConfig = {
+  numTrainTimesteps: number;
+  betaStart: number;
+  betaEnd: number;
+  betaSchedule: BetaSchedule;
+  trainedBetas?: readonly number[];
+  solverOrder: number;
+  predictionType: PredictionType;
+  thresholding: boolean;
+  dynamicThresholdingRatio: number;
+  sampleMaxValue: number;
+  lowerOrderFinal: boolean;
+  useKarrasSigmas: boolean;
+  useExponentialSigmas: boolean;
+  useBetaSigmas: boolean;
+  useFlowSigmas: boolean;
+  flowShift: number;
+  useDynamicShifting: boolean;
+  compat: Compat;
+};
+
 export interface VP {
   readonly alpha: number;
   readonly sigma: number;

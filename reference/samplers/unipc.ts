@@ -12,51 +12,34 @@
  * where the ρ's solve R·ρ = b with R_{jk} = rₖ^{j−1}, b_j = j!·φ_{j+1}(−h)·h/B(h) (φ's by the recursion
  * below), B(h) = −h (bh1) or e^{−h} − 1 (bh2). Order 2 uses ρ = ½ (the paper's choice).
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { require } from "../errors.ts";
-import { DEFAULT_SCHEDULE, type BetaSchedule } from "../schedule.ts";
+import { DEFAULT_SCHEDULE } from "../schedule.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
-import { resolveConfig, type Compat } from "./common.ts";
+import { resolveConfig } from "./common.ts";
 import {
   History, M0, StepCounter, combineUpdate, dataPrediction, inferenceSchedule, noisePrediction, requireInert, requireOrder,
   requireSteps, sigmaSpacingOf, solveLinear, trainSchedule, vAdd, vScale, vSub, vp, x0FromEps,
   type SigmaSpacing, type TrainSchedule, type Vec, type VP,
+  type MultistepCommonConfig,
 } from "./multistep.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./scheduler.ts";
 
 const NAME = "UniPCMultistepScheduler";
 
-export type UniPCConfig = {
-  numTrainTimesteps: number;
-  betaStart: number;
-  betaEnd: number;
-  betaSchedule: BetaSchedule;
-  trainedBetas?: readonly number[];
-  solverOrder: number;
-  predictionType: PredictionType;
-  thresholding: boolean;
-  dynamicThresholdingRatio: number;
-  sampleMaxValue: number;
+export type UniPCConfig = MultistepCommonConfig & {
   predictX0: boolean;
   solverType: "bh1" | "bh2";
-  lowerOrderFinal: boolean;
   disableCorrector: readonly number[];
   solverP: null;
-  useKarrasSigmas: boolean;
-  useExponentialSigmas: boolean;
-  useBetaSigmas: boolean;
-  useFlowSigmas: boolean;
-  flowShift: number;
   timestepSpacing: TimestepSpacing;
   stepsOffset: number;
   finalSigmasType: "zero" | "sigma_min";
   rescaleBetasZeroSnr: boolean;
-  useDynamicShifting: boolean;
   timeShiftType: "exponential" | "linear";
   sigmaMin: number | null;
   sigmaMax: number | null;
   shiftTerminal: number | null;
-  compat: Compat;
 };
 
 /** diffusers v0.40.0 defaults (every key of its config), plus `compat`. */
