@@ -16,10 +16,12 @@ import type { ModelSpec } from "../reference/models/mlp.ts";
 /** A lazily evaluated tensor: Σ coeffs[i]·leaves[i], materialised at most once. */
 export class LinearForm<T extends BTensor> implements BTensor {
   value?: T;
+  /** Set when this form is c·F for an unmaterialised form F (see `materialize`). */
+  scaledFrom?: readonly [LinearForm<T>, number];
   constructor(
     readonly shape: Shape,
-    readonly leaves: readonly T[],
-    readonly coeffs: readonly number[],
+    public leaves: readonly T[],
+    public coeffs: readonly number[],
   ) {}
 }
 
@@ -39,8 +41,19 @@ export interface FusedBackend<T extends BTensor> extends Backend<LinearForm<T>> 
 export function fused<T extends BTensor>(base: Backend<T>): FusedBackend<T> {
   const leaf = (t: T): LinearForm<T> => { const f = new LinearForm(t.shape, [t], [1]); f.value = t; return f; };
 
+  /**
+   * One base `combine`, cached. When x = c·F (e.g. the scaled model input of a sample F that is itself
+   * still a form), F is rebased on x's value as F = (1/c)·x: later steps then read one tensor instead of
+   * F's growing list of leaves (one extra rounding on low-precision backends).
+   */
   async function materialize(x: LinearForm<T>): Promise<T> {
     if (x.value === undefined) x.value = (await base.combine(x.leaves, x.coeffs)) as T;
+    const parent = x.scaledFrom;
+    if (parent && parent[0].value === undefined && parent[0].leaves.length > 1) {
+      parent[0].leaves = [x.value];
+      parent[0].coeffs = [1 / parent[1]];
+    }
+    x.scaledFrom = undefined;
     return x.value;
   }
   const all = (xs: readonly LinearForm<T>[]): Promise<T[]> => Promise.all(xs.map(materialize));
@@ -70,6 +83,7 @@ export function fused<T extends BTensor>(base: Backend<T>): FusedBackend<T> {
       for (const [l, c] of acc) if (c === 0) acc.delete(l);
       if (acc.size === 0) acc.set(terms[0].value ?? terms[0].leaves[0], 0);
       const form = new LinearForm(terms[0].shape, [...acc.keys()], [...acc.values()]);
+      if (terms.length === 1 && terms[0].value === undefined && coeffs[0] !== 0) form.scaledFrom = [terms[0], coeffs[0]];
       if (acc.size > MAX_LEAVES) await materialize(form);
       return form;
     },

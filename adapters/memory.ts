@@ -31,8 +31,12 @@ export function reachableTensors(roots: readonly unknown[], maxDepth = 6): Set<u
     seen.add(v);
     if (isTensor(v)) {
       out.add(v);
-      // A lazy linear form (adapters/fused.ts) keeps its leaves and value alive.
-      if ("leaves" in v) { visit((v as { leaves: unknown }).leaves, depth + 1); visit((v as { value?: unknown }).value, depth + 1); }
+      // A lazy linear form (adapters/fused.ts) keeps its value alive, or its leaves while it has none
+      // (a materialised form is never expanded into its leaves again).
+      if ("leaves" in v) {
+        const value = (v as { value?: unknown }).value;
+        visit(value !== undefined ? value : (v as { leaves: unknown }).leaves, depth + 1);
+      }
       return;
     }
     if (ArrayBuffer.isView(v)) return;

@@ -15,10 +15,10 @@
  *   at ≈ 2.5× the time (compute-bound, bench/sampler-overhead.ts --mode f64).
  * - `randn(shape, seed, index)`: the reference's numbers — GaussianStream(`${seed}:${index}`) on the host —
  *   each rounded to float32, written straight into WASM memory. Host-speed (seedrandom ARC4 + Box–Muller,
- *   ≈ 30 ns a number): a 16×1×128×128 draw costs milliseconds, far more than a sampler step.
+ *   ≈ 0.1 µs a number): a 16×1×128×128 draw costs ≈ 30 ms, a hundred times a sampler step.
  * - `clamp`: one SIMD pass (lo and hi rounded to float32; the clamp row allows that).
- * - `fromHost` / `toHost` of Float64Arrays: a memcpy of the f64 values into WASM memory and a SIMD demote
- *   (or promote and a memcpy out), ≈ 10× faster than converting element by element in JavaScript.
+ * - `fromHost` of a Float64Array: a memcpy of the f64 values into WASM memory and a SIMD demote (2× faster
+ *   than a Float32Array store of Float64 values); `toHost`: a TypedArray set (V8 widens at memory speed).
  * - `threshold`: per batch item, the quantile of |x| by a radix select in WASM (a histogram of the top
  *   11 bits of |x|'s bit pattern, then the values of the one or two bins holding the two order statistics
  *   gathered and sorted on the host — the same two values the reference's full sort picks, interpolated in
@@ -31,13 +31,16 @@
  *   of that size; the WebAssembly.Memory only grows (by at least a quarter of its size at a time) when no
  *   free block fits, and never shrinks (WebAssembly cannot). `dispose` returns a block (idempotent; using
  *   a disposed tensor throws StateError). The primary mechanism for samplers is the per-step mark and
- *   sweep of adapters/memory.ts (`trackMemory`, swept by runPipeline; `fusedWasm` below wires it up); a
+ *   sweep of adapters/memory.ts (`trackMemory`, swept by runPipeline; `sweepingFused` below wires it up); a
  *   FinalizationRegistry returns the block of a tensor that is garbage-collected without `dispose`, as a
  *   safety net only (GC timing is not under our control).
- * - `loadModel` is not provided (BACKEND-MODEL reports it missing); models run elsewhere and hand their
- *   outputs over with `fromHost`, or a caller-provided Denoiser over WasmTensors.
+ * - `loadModel`: the MLP of reference/models/mlp.ts in float32: weights copied into WASM memory once, each
+ *   layer one SIMD `affine` kernel call per batch item (f32x4 partial sums), SiLU on the host per value
+ *   (z/(1 + e^{−z}) in Float64, rounded to float32: within the model row's SiLU allowance), the sinusoidal
+ *   timestep embedding computed in Float64 and rounded to float32 (as tfjs-wasm does).
  */
-import type { Backend, BTensor } from "../contract.ts";
+import type { Backend, BTensor, Denoiser } from "../contract.ts";
+import { timestepEmbedding, type ModelSpec } from "../../reference/models/mlp.ts";
 import type { Shape } from "../../reference/tensor.ts";
 import { size } from "../../reference/tensor.ts";
 import { GaussianStream } from "../../reference/rng.ts";
@@ -100,6 +103,8 @@ export interface WasmMemoryStats {
   fresh: number;
   /** Blocks returned by the FinalizationRegistry (tensors garbage-collected without dispose). */
   finalized: number;
+  /** Free blocks by size in bytes. */
+  freeBlocks: Record<number, number>;
 }
 
 /** Creates the wasm-simd backend (compiles the kernels; throws UnavailableError where WASM SIMD is missing). */
@@ -246,7 +251,9 @@ export class WasmBackend implements Backend<WasmTensor> {
   }
 
   stats(): WasmMemoryStats {
-    return { liveBytes: this.live, liveTensors: this.liveCount, freeBytes: this.freeBytes, heapBytes: this.top, memoryBytes: this.memory.buffer.byteLength, ...this.counts };
+    const freeBlocks: Record<number, number> = {};
+    for (const [bytes, list] of this.free) if (list.length) freeBlocks[bytes] = list.length;
+    return { liveBytes: this.live, liveTensors: this.liveCount, freeBytes: this.freeBytes, heapBytes: this.top, memoryBytes: this.memory.buffer.byteLength, ...this.counts, freeBlocks };
   }
 
   /** A copy of a tensor's float32 values (for tests and benchmarks). */
@@ -382,6 +389,50 @@ export class WasmBackend implements Backend<WasmTensor> {
     const vlo = values[lo - before];
     const vhi = values[hi - before];
     return vlo + (pos - lo) * (vhi - vlo);
+  }
+
+  /** BACKEND-MODEL: the MLP in float32 (see the header). The weights stay in WASM memory while the backend lives. */
+  loadModel(spec: ModelSpec): Denoiser<WasmTensor> {
+    requireThat(spec?.kind === "mlp", "model spec kind", spec?.kind, '"mlp" (reference/models/mlp.ts)');
+    const { dim: D, hidden: H, timeEmbedDim: E } = spec;
+    const w = spec.weights;
+    const expect = { w1: H * (D + E), b1: H, w2: H * H, b2: H, w3: D * H, b3: D } as const;
+    for (const [k, n] of Object.entries(expect)) if (w[k as keyof typeof expect]?.length !== n) throw new ShapeError(`MLP weights ${k}`, w[k as keyof typeof expect]?.length ?? 0, `${n} values (dim ${D}, hidden ${H}, timeEmbedDim ${E})`);
+    const upload = (a: Float32Array): number => {
+      const p = this.allocBlock(blockBytes(4 * a.length));
+      this.view().set(a, p >>> 2);
+      return p;
+    };
+    const P = { w1: upload(w.w1), b1: upload(w.b1), w2: upload(w.w2), b2: upload(w.b2), w3: upload(w.w3), b3: upload(w.b3) };
+    const silu = (p: number, n: number): void => {
+      const f = this.view();
+      for (let i = p >>> 2, end = i + n; i < end; i++) { const z = f[i]; f[i] = z / (1 + Math.exp(-z)); }
+    };
+    return {
+      predictionType: spec.predictionType,
+      evaluate: (x: WasmTensor, t: number): WasmTensor => {
+        const i0 = this.at(x, "model input");
+        const B = x.shape[0];
+        if (x.length / B !== D) throw new ShapeError("MLP input item size", x.length / B, `the model's dim ${D}`);
+        requireFinite("model timestep", t);
+        const out = this.alloc(x.shape);
+        const emb = timestepEmbedding(t, E);
+        this.withScratch(4 * (D + E + 2 * H), (s) => {
+          const a = s, h1 = s + 4 * (D + E), h2 = h1 + 4 * H;
+          this.view().set(emb, (a >>> 2) + D);
+          for (let b = 0; b < B; b++) {
+            const f = this.view();
+            f.copyWithin(a >>> 2, i0 + b * D, i0 + (b + 1) * D);
+            this.kernels.affine(h1, P.w1, P.b1, a, H, D + E);
+            silu(h1, H);
+            this.kernels.affine(h2, P.w2, P.b2, h1, H, H);
+            silu(h2, H);
+            this.kernels.affine(out.ptr + 4 * b * D, P.w3, P.b3, h2, D, H);
+          }
+        });
+        return out;
+      },
+    };
   }
 
   concat(ts: readonly WasmTensor[]): WasmTensor {

@@ -24,8 +24,8 @@
  * `clamp`: out = min(max(x, lo), hi) with f32x4.pmax/pmin (NaN x propagates).
  * `clampdiv`: out = min(max(x, −s), s) / s (dynamic thresholding once s is known; f32 division is
  * correctly rounded).
- * `fill`: out = v. `demote` / `promote`: f64 ↔ f32 conversions for fromHost / toHost.
- * `hist11` / `gather`: the radix select of dynamic thresholding's quantile.
+ * `fill`: out = v. `demote`: f64 → f32 for fromHost.
+ * `hist11` / `gather`: the radix select of dynamic thresholding's quantile. `affine`: the MLP's layers.
  */
 
 /** The most terms one kernel call combines; longer combinations are split (see adapters/wasm/index.ts). */
@@ -177,29 +177,6 @@ const demoteFunc = `
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $sloop))))`;
 
-/** promote: out[i] = f64(in[i]) (exact). $out points at f64 values. */
-const promoteFunc = `
-  (func (export "promote") (param $out i32) (param $p0 i32) (param $n i32)
-    (local $i i32) (local $j i32) (local $end i32) (local $end8 i32)
-    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
-    (local.set $end8 (i32.and (local.get $end) (i32.const -32)))
-    (block $vdone
-      (loop $vloop
-        (br_if $vdone (i32.ge_u (local.get $i) (local.get $end8)))
-        (local.set $j (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 1))))
-        (v128.store offset=0 (local.get $j) (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 ${addr("$p0")})))
-        (v128.store offset=16 (local.get $j) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 ${addr("$p0")})))
-        (v128.store offset=32 (local.get $j) (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 ${addr("$p0")})))
-        (v128.store offset=48 (local.get $j) (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 ${addr("$p0")})))
-        (local.set $i (i32.add (local.get $i) (i32.const 32)))
-        (br $vloop)))
-    (block $sdone
-      (loop $sloop
-        (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
-        (f64.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 1))) (f64.promote_f32 (f32.load ${addr("$p0")})))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $sloop))))`;
-
 /**
  * The order statistics of |x| for dynamic thresholding, by a two-pass radix select on the bits: for
  * float32, |x| ordered as numbers is |x|'s bit pattern (sign cleared) ordered as unsigned integers (NaN
@@ -265,6 +242,40 @@ const selectFuncs = `
         (br $l)))
     (local.get $c))`;
 
+/**
+ * affine(out, w, b, a, nOut, nIn): out[o] = (Σᵢ w[o·nIn + i]·a[i]) + b[o], f32: four partial sums (f32x4)
+ * over i ≡ 0…3 mod 4, added lane 0 + 1 + 2 + 3, then the tail and the bias (any summation order is within
+ * the model row's γ_{n+1}·(|b| + Σ|w||a|)). The MLP denoiser's layers (loadModel).
+ */
+const affineFunc = `
+  (func (export "affine") (param $out i32) (param $w i32) (param $b i32) (param $a i32) (param $nout i32) (param $nin i32)
+    (local $o i32) (local $i i32) (local $row i32) (local $acc v128) (local $s f32) (local $end4 i32) (local $endb i32)
+    (local.set $endb (i32.shl (local.get $nin) (i32.const 2)))
+    (local.set $end4 (i32.and (local.get $endb) (i32.const -16)))
+    (block $odone
+      (loop $ol
+        (br_if $odone (i32.ge_u (local.get $o) (local.get $nout)))
+        (local.set $row (i32.add (local.get $w) (i32.mul (local.get $o) (local.get $endb))))
+        (local.set $acc (v128.const f32x4 0 0 0 0))
+        (local.set $i (i32.const 0))
+        (block $vdone
+          (loop $vl
+            (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+            (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load ${addr("$row")}) (v128.load ${addr("$a")}))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $vl)))
+        (local.set $s (f32.add (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc))) (f32x4.extract_lane 2 (local.get $acc))) (f32x4.extract_lane 3 (local.get $acc))))
+        (block $sdone
+          (loop $sl
+            (br_if $sdone (i32.ge_u (local.get $i) (local.get $endb)))
+            (local.set $s (f32.add (local.get $s) (f32.mul (f32.load ${addr("$row")}) (f32.load ${addr("$a")}))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $sl)))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2)))
+          (f32.add (local.get $s) (f32.load (i32.add (local.get $b) (i32.shl (local.get $o) (i32.const 2))))))
+        (local.set $o (i32.add (local.get $o) (i32.const 1)))
+        (br $ol))))`;
+
 /** The whole module's text: every kernel, over an imported memory `env.memory`. */
 export function kernelModuleText(maxTerms = MAX_TERMS): string {
   return `(module
@@ -275,8 +286,8 @@ export function kernelModuleText(maxTerms = MAX_TERMS): string {
   ${clampDivFunc}
   ${fillFunc}
   ${demoteFunc}
-  ${promoteFunc}
   ${selectFuncs}
+  ${affineFunc}
 )`;
 }
 
@@ -289,9 +300,8 @@ export interface Kernels {
   fill(out: number, n: number, v: number): void;
   /** f64 at p → f32 at out */
   demote(out: number, p: number, n: number): void;
-  /** f32 at p → f64 at out */
-  promote(out: number, p: number, n: number): void;
   hist11(p: number, n: number, h: number): void;
+  affine(out: number, w: number, b: number, a: number, nOut: number, nIn: number): void;
   gather(p: number, n: number, lo: number, hi: number, out: number): number;
 }
 
@@ -320,7 +330,7 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
   const pick = (mode: CombineMode) => range(maxTerms).map((j) => ex[`combine_${mode}_${j + 1}`]);
   return {
     combine: { f64: pick("f64"), f32: pick("f32") },
-    clamp: ex.clamp, clampdiv: ex.clampdiv, fill: ex.fill, demote: ex.demote, promote: ex.promote, hist11: ex.hist11,
+    clamp: ex.clamp, clampdiv: ex.clampdiv, fill: ex.fill, demote: ex.demote, hist11: ex.hist11, affine: ex.affine,
     gather: ex.gather as unknown as Kernels["gather"],
   };
 }
