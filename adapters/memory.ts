@@ -40,6 +40,8 @@ export function reachableTensors(roots: readonly unknown[], maxDepth = 6): Set<u
       return;
     }
     if (ArrayBuffer.isView(v)) return;
+    // A backend (a scheduler's `backend` field) owns no sampler state: do not walk its allocator.
+    if (typeof (v as { combine?: unknown }).combine === "function" && typeof (v as { fromHost?: unknown }).fromHost === "function") return;
     if (v instanceof Map) { for (const x of v.values()) visit(x, depth + 1); return; }
     if (v instanceof Set || Array.isArray(v)) { for (const x of v) visit(x, depth + 1); return; }
     for (const k of Object.keys(v)) visit((v as Record<string, unknown>)[k], depth + 1);

@@ -1,14 +1,14 @@
 /**
  * The benchmark's plots, as vega-lite specs rendered to SVG (plot/vega.ts), one SVG per kind:
- *   time-vs-steps.svg     ms per batch against steps, log–log, one line per sampler; a panel per backend
- *                         (columns) and workload (rows).
- *   quality-vs-steps.svg  RMS error vs the exact ODE solution, and energy distance to the data, against
- *                         steps, log–log; a panel per metric (rows) and backend (columns). Oracle workload.
+ *   time-vs-steps.svg     ms per batch against steps, log–log, one line per sampler; a panel per
+ *                         (workload, backend) that has data.
+ *   quality-vs-steps.svg  RMS error vs the exact ODE solution, energy distance to the data, and the learned
+ *                         model's error, against steps, log–log; a panel per (metric, backend) with data.
  *   pareto.svg            quality against ms per batch, log–log: every configuration (a dot coloured by
  *                         sampler) and, per backend, the Pareto front (non-dominated points, bench/pareto.ts)
- *                         joined by a line; a panel per metric (rows) and backend (columns).
- *   step-split.svg        model time and sampler overhead per step for every backend and workload at 20
- *                         steps (stacked bars), the speed-versus-overhead picture per backend.
+ *                         joined by a line; a panel per (metric, backend) with data.
+ *   step-split.svg        model time and sampler overhead per step at 20 steps (stacked bars), a panel
+ *                         per (workload, backend).
  */
 import { join } from "node:path";
 import { writeFileAtomic } from "../conformance/report.ts";
@@ -19,6 +19,14 @@ import { BENCH_SAMPLER_NAMES } from "./samplers.ts";
 
 type Spec = Record<string, unknown>;
 
+/** Panels in run order: by workload (oracle first), then backend. */
+const panelOrder = (values: readonly { workload: string; backend: string; panel: string }[]): string[] => {
+  const seen = new Map<string, [string, string]>();
+  for (const v of values) if (!seen.has(v.panel)) seen.set(v.panel, [v.workload, v.backend]);
+  const wl = (w: string) => (w.startsWith("oracle") ? 0 : w.startsWith("learned") ? 1 : 2);
+  return [...seen.entries()].sort((a, b) => wl(a[1][0]) - wl(b[1][0]) || a[1][0].localeCompare(b[1][0])).map(([p]) => p);
+};
+
 const ok = (r: BenchRow): boolean => !r.error && typeof r.msPerBatch === "number" && r.msPerBatch > 0;
 const workload = (r: BenchRow): string => `${r.model} ${r.resolution}²×${r.batch}`;
 
@@ -26,21 +34,32 @@ export const QUALITY_METRICS = [
   { key: "rmsError", title: "RMS error vs exact ODE solution (Gaussian)" },
   { key: "energyDistance2d", title: "energy distance to data (2-D mixture)" },
   { key: "energyDistance64d", title: "energy distance to data (64-D mixture)" },
+  { key: "learnedRmsError", title: "learned glyffuser: RMS vs its 500-step solution" },
 ] as const;
 
 /** One fixed, distinct colour per sampler (the same in every plot and run). */
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#637939", "#ad494a", "#3182bd", "#31a354"];
-const samplerColor = { field: "sampler", type: "nominal", title: "sampler", scale: { domain: BENCH_SAMPLER_NAMES, range: PALETTE.slice(0, BENCH_SAMPLER_NAMES.length) } };
-/** Log axes: thin out overlapping labels. */
-const logAxis = { labelOverlap: "greedy", format: "~g" };
+/** Colour by sampler: the samplers present, each with its fixed catalogue colour. */
+const samplerColor = (rows: readonly { sampler: string }[]) => {
+  const present = BENCH_SAMPLER_NAMES.filter((n) => rows.some((r) => r.sampler === n));
+  const other = [...new Set(rows.map((r) => r.sampler))].filter((n) => !present.includes(n));
+  const domain = [...present, ...other];
+  return { field: "sampler", type: "nominal", title: "sampler", scale: { domain, range: domain.map((n, i) => PALETTE[(BENCH_SAMPLER_NAMES.indexOf(n) + PALETTE.length) % PALETTE.length] ?? PALETTE[i % PALETTE.length]) } };
+};
+/** Log axes: ticks and labels at the decades only (1, 3 and 10 per decade are unreadable in small panels). */
+const DECADES = Array.from({ length: 15 }, (_, i) => 10 ** (i - 7));
+const logAxis = { values: DECADES, labelOverlap: "greedy", format: "~g" };
 
 export function timeVsStepsSpec(report: Pick<BenchReport, "results">): Spec {
-  const values = report.results.filter(ok).map((r) => ({ backend: r.backend, workload: workload(r), sampler: r.sampler, steps: r.steps, ms: r.msPerBatch }));
+  const values = report.results.filter(ok).map((r) => ({ backend: r.backend, workload: workload(r), panel: `${workload(r)} · ${r.backend}`, sampler: r.sampler, steps: r.steps, ms: r.msPerBatch }));
+  const color = samplerColor(values);
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: "Wall time per batch against step count",
     data: { values },
-    facet: { row: { field: "workload", type: "nominal", title: null }, column: { field: "backend", type: "nominal", title: null } },
+    // One panel per (workload, backend) that has data, wrapped: no empty panels.
+    facet: { field: "panel", type: "nominal", title: null, sort: panelOrder(values) },
+    columns: Math.min(6, new Set(values.map((v) => v.backend)).size || 1),
     spec: {
       width: 200,
       height: 150,
@@ -48,7 +67,7 @@ export function timeVsStepsSpec(report: Pick<BenchReport, "results">): Spec {
       encoding: {
         x: { field: "steps", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "steps" },
         y: { field: "ms", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "ms per batch" },
-        color: samplerColor,
+        color,
       },
     },
     resolve: { scale: { y: "independent" } },
@@ -59,7 +78,7 @@ export function timeVsStepsSpec(report: Pick<BenchReport, "results">): Spec {
 function qualityValues(report: Pick<BenchReport, "results">) {
   const out: { backend: string; sampler: string; steps: number; ms: number; metric: string; value: number }[] = [];
   for (const r of report.results) {
-    if (!ok(r) || r.model !== "oracle") continue;
+    if (!ok(r)) continue;
     for (const m of QUALITY_METRICS) {
       const v = r.quality?.[m.key];
       if (typeof v === "number" && Number.isFinite(v) && v > 0) out.push({ backend: r.backend, sampler: r.sampler, steps: r.steps, ms: r.msPerBatch!, metric: m.title, value: v });
@@ -68,12 +87,24 @@ function qualityValues(report: Pick<BenchReport, "results">) {
   return out;
 }
 
+/** Wrapped panels per (metric, backend) that have data, metrics in QUALITY_METRICS order. */
+function metricPanels(values: readonly { metric: string; backend: string }[]): { panels: string[]; columns: number } {
+  const metrics = QUALITY_METRICS.map((m) => m.title as string);
+  const keys = [...new Map(values.map((v) => [`${v.metric} · ${v.backend}`, v] as const)).entries()];
+  keys.sort(([, a], [, b]) => metrics.indexOf(a.metric) - metrics.indexOf(b.metric) || a.backend.localeCompare(b.backend));
+  return { panels: keys.map(([k]) => k), columns: Math.min(6, new Set(values.map((v) => v.backend)).size || 1) };
+}
+
 export function qualityVsStepsSpec(report: Pick<BenchReport, "results">): Spec {
+  const values = qualityValues(report).map((v) => ({ ...v, panel: `${v.metric} · ${v.backend}` }));
+  const color = samplerColor(values);
+  const { panels, columns } = metricPanels(values);
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: "Quality against step count (exact oracle)",
-    data: { values: qualityValues(report) },
-    facet: { row: { field: "metric", type: "nominal", title: null }, column: { field: "backend", type: "nominal", title: null } },
+    title: "Quality against step count",
+    data: { values },
+    facet: { field: "panel", type: "nominal", title: null, sort: panels },
+    columns,
     spec: {
       width: 200,
       height: 150,
@@ -81,7 +112,7 @@ export function qualityVsStepsSpec(report: Pick<BenchReport, "results">): Spec {
       encoding: {
         x: { field: "steps", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "steps" },
         y: { field: "value", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "error / distance" },
-        color: samplerColor,
+        color,
       },
     },
     resolve: { scale: { y: "independent" } },
@@ -91,7 +122,7 @@ export function qualityVsStepsSpec(report: Pick<BenchReport, "results">): Spec {
 
 /** Points of the Pareto plot, each marked with whether it is on its (backend, metric) front and its rank along it. */
 export function paretoValues(report: Pick<BenchReport, "results">) {
-  const values = qualityValues(report).map((v) => ({ ...v, front: false, rank: -1, label: `${v.sampler} ${v.steps}` }));
+  const values = qualityValues(report).map((v) => ({ ...v, panel: `${v.metric} · ${v.backend}`, front: false, rank: -1, label: `${v.sampler} ${v.steps}` }));
   const groups = new Map<string, typeof values>();
   for (const v of values) {
     const k = `${v.backend}\u0000${v.metric}`;
@@ -103,11 +134,16 @@ export function paretoValues(report: Pick<BenchReport, "results">) {
 }
 
 export function paretoSpec(report: Pick<BenchReport, "results">): Spec {
+  const values = paretoValues(report);
+  const color = samplerColor(values);
+  const { panels, columns } = metricPanels(values);
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: "Quality against time: every configuration, and the Pareto front per backend",
-    data: { values: paretoValues(report) },
-    facet: { row: { field: "metric", type: "nominal", title: null }, column: { field: "backend", type: "nominal", title: null } },
+    data: { values },
+    // One panel per (metric, backend) that has data, wrapped.
+    facet: { field: "panel", type: "nominal", title: null, sort: panels },
+    columns,
     spec: {
       width: 220,
       height: 170,
@@ -126,8 +162,8 @@ export function paretoSpec(report: Pick<BenchReport, "results">): Spec {
           encoding: {
             x: { field: "ms", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "ms per batch" },
             y: { field: "value", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "error / distance" },
-            color: samplerColor,
-            size: { field: "front", type: "nominal", title: "Pareto front", scale: { domain: [true, false], range: [60, 14] } },
+            color,
+            size: { condition: { test: "datum.front", value: 64 }, value: 14 },
             tooltip: [{ field: "label" }, { field: "ms" }, { field: "value" }],
           },
         },
@@ -139,17 +175,19 @@ export function paretoSpec(report: Pick<BenchReport, "results">): Spec {
 }
 
 export function stepSplitSpec(report: Pick<BenchReport, "results">, steps = 20): Spec {
-  const values: { backend: string; workload: string; sampler: string; part: string; ms: number }[] = [];
+  const values: { backend: string; workload: string; panel: string; sampler: string; part: string; ms: number }[] = [];
   for (const r of report.results) {
     if (!ok(r) || r.steps !== steps || r.msPerStepModel === null || r.msPerStepSampler === null) continue;
-    values.push({ backend: r.backend, workload: workload(r), sampler: r.sampler, part: "model", ms: Math.max(0, r.msPerStepModel) });
-    values.push({ backend: r.backend, workload: workload(r), sampler: r.sampler, part: "sampler overhead", ms: Math.max(0, r.msPerStepSampler) });
+    const panel = `${workload(r)} · ${r.backend}`;
+    values.push({ backend: r.backend, workload: workload(r), panel, sampler: r.sampler, part: "model", ms: Math.max(0, r.msPerStepModel) });
+    values.push({ backend: r.backend, workload: workload(r), panel, sampler: r.sampler, part: "sampler overhead", ms: Math.max(0, r.msPerStepSampler) });
   }
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: `Time per step at ${steps} steps: model vs sampler overhead`,
     data: { values },
-    facet: { row: { field: "workload", type: "nominal", title: null }, column: { field: "backend", type: "nominal", title: null } },
+    facet: { field: "panel", type: "nominal", title: null, sort: panelOrder(values) },
+    columns: Math.min(6, new Set(values.map((v) => v.backend)).size || 1),
     spec: {
       width: 200,
       height: { step: 11 },

@@ -32,7 +32,9 @@ export interface Preset {
   readonly plan: Omit<BenchPlan, "preset" | "backends" | "samplers" | "steps" | "workloads">;
 }
 
-const UNET_SAMPLERS = ["ddim", "euler", "heun", "dpmpp-2m", "unipc"];
+const UNET_SAMPLERS = ["ddim", "heun", "dpmpp-2m"];
+/** The full run's step limits: 1000 steps only for three one-evaluation deterministic samplers, 250 for the rest. */
+const FULL_MAX_STEPS: Record<string, number> = Object.fromEntries(BENCH_SAMPLER_NAMES.map((n) => [n, ["ddim", "lms", "dpmpp-2m"].includes(n) ? 1000 : 250]));
 const LEARNED = { sampler: "dpmpp-2m", steps: 500 };
 
 export const PRESETS: Record<"full" | "quick" | "gpu-goals", Preset> = {
@@ -40,22 +42,23 @@ export const PRESETS: Record<"full" | "quick" | "gpu-goals", Preset> = {
     backends: [...BUILTIN_BACKENDS, "wasm-simd+fused"],
     samplers: BENCH_SAMPLER_NAMES,
     steps: ALL_STEPS,
-    oracle: { resolution: 32, batch: 16 },
+    oracle: { resolution: 16, batch: 8 },
     unet: [
-      { size: "small", resolutions: [32], batches: [1, 16], samplers: UNET_SAMPLERS, steps: [1, 2, 5, 10, 20, 50], backends: ["onnxruntime-cpu", "tfjs-wasm", "onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu", "tfjs-node"] },
-      { size: "small", resolutions: [128], batches: [1, 16], samplers: UNET_SAMPLERS, steps: [1, 2, 5, 10, 20, 50], backends: ["onnxruntime-cpu", "onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu", "tfjs-node"] },
+      { size: "small", resolutions: [32], batches: [1, 16], samplers: UNET_SAMPLERS, steps: [1, 5, 20], backends: ["onnxruntime-cpu", "onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu", "tfjs-node"] },
+      { size: "small", resolutions: [32], batches: [1], samplers: UNET_SAMPLERS, steps: [1, 5, 20], backends: ["tfjs-wasm"] },
+      { size: "small", resolutions: [128], batches: [1, 16], samplers: ["dpmpp-2m"], steps: [1, 5, 20], backends: ["onnxruntime-cpu", "onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu", "tfjs-node"] },
     ],
-    learned: { batch: 4, samplers: ["ddim", "euler", "heun", "lms", "dpmpp-2m", "unipc"], steps: [1, 2, 5, 10, 20, 50, 100], backends: ["onnxruntime-cpu", "onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu"] },
-    plan: { mixture2dPoints: 1000, mixture64dPoints: 400, budgetMs: 150, minIterations: 3, maxIterations: 30, capMs: 30_000, modelPasses: 20, modelPassBudgetMs: 1500, modelPassSamples: 3, seed: 2024, learnedReference: LEARNED, samplerOverhead: true, gpuGoals: false },
+    learned: { batch: 4, samplers: ["ddim", "euler", "heun", "dpmpp-2m", "unipc"], steps: [1, 2, 5, 10, 20, 50], backends: ["onnxruntime-cpu", "onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu"] },
+    plan: { mixture2dPoints: 400, mixture64dPoints: 0, budgetMs: 60, minIterations: 3, maxIterations: 20, longBudgetMs: 300, warmupBelowMs: 300, maxSteps: FULL_MAX_STEPS, capMs: 20_000, modelPasses: 20, modelPassBudgetMs: 1000, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: true, gpuGoals: false },
   },
   quick: {
     backends: ["reference", "onnxruntime-cpu", "wasm-simd"],
-    samplers: ["ddim", "euler", "euler-a", "heun", "dpmpp-2m", "unipc"],
-    steps: [1, 2, 5, 10, 20, 50, 100],
+    samplers: ["ddim", "euler", "euler-a", "heun", "dpmpp-2m"],
+    steps: [1, 2, 5, 10, 20],
     oracle: { resolution: 32, batch: 16 },
     unet: [{ size: "small", resolutions: [32], batches: [1], samplers: ["ddim", "dpmpp-2m"], steps: [1, 5, 20], backends: ["onnxruntime-cpu"] }],
     learned: null,
-    plan: { mixture2dPoints: 400, mixture64dPoints: 0, budgetMs: 40, minIterations: 2, maxIterations: 10, capMs: 10_000, modelPasses: 10, modelPassBudgetMs: 300, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: false, gpuGoals: false },
+    plan: { mixture2dPoints: 300, mixture64dPoints: 0, budgetMs: 25, minIterations: 2, maxIterations: 8, longBudgetMs: 500, warmupBelowMs: 200, capMs: 10_000, modelPasses: 10, modelPassBudgetMs: 200, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: false, gpuGoals: false },
   },
   "gpu-goals": {
     backends: ["onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu"],
@@ -64,7 +67,7 @@ export const PRESETS: Record<"full" | "quick" | "gpu-goals", Preset> = {
     oracle: null,
     unet: [{ size: "full", resolutions: [128], batches: [16], samplers: ["dpmpp-2m"], steps: [20] }],
     learned: null,
-    plan: { mixture2dPoints: 0, mixture64dPoints: 0, budgetMs: 0, minIterations: 2, maxIterations: 3, capMs: 150_000, modelPasses: 20, modelPassBudgetMs: 8000, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: false, gpuGoals: true },
+    plan: { mixture2dPoints: 0, mixture64dPoints: 0, budgetMs: 0, minIterations: 2, maxIterations: 3, longBudgetMs: 0, warmupBelowMs: 0, capMs: 150_000, modelPasses: 20, modelPassBudgetMs: 8000, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: false, gpuGoals: true },
   },
 };
 
@@ -137,5 +140,7 @@ export function makePlan(name: PresetName, o: Overrides = {}): BenchPlan {
     ...(o.mixture2dPoints !== undefined ? { mixture2dPoints: o.mixture2dPoints } : {}),
     ...(o.mixture64dPoints !== undefined ? { mixture64dPoints: o.mixture64dPoints } : {}),
     ...(o.samplerOverhead !== undefined ? { samplerOverhead: o.samplerOverhead } : {}),
+    // Step counts given on the command line are all run.
+    ...(o.steps ? { maxSteps: undefined } : {}),
   };
 }

@@ -13,7 +13,6 @@
  * (x̃_T = x₀ + σ_T z), so no error comes from the prior.
  */
 import { GaussianMixture } from "../reference/distributions.ts";
-import { energyDistance } from "../reference/stats.ts";
 import { childStream } from "../reference/rng.ts";
 import { makeSchedule, type Schedule } from "../reference/schedule.ts";
 import { exactFlow } from "../reference/samplers/order.ts";
@@ -77,5 +76,12 @@ export function rms(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** Rows of a flat [n·dim] array as points. */
 export const points = (flat: Float64Array, dim: number): Float64Array[] => Array.from({ length: flat.length / dim }, (_, i) => flat.subarray(i * dim, (i + 1) * dim));
 
-/** Energy distance of generated points (flat, in data coordinates) to the reference data. */
-export const energyTo = (generated: Float64Array, dim: number, reference: readonly Float64Array[]): number => energyDistance(points(generated, dim), reference);
+/**
+ * Energy distance (reference/stats.ts) of generated points (flat, in data coordinates) to the reference
+ * data. Imported on first use: reference/stats.ts loads mathjs, seconds of start-up a timing-only run
+ * does not need.
+ */
+export async function energyTo(generated: Float64Array, dim: number, reference: readonly Float64Array[]): Promise<number> {
+  const { energyDistance } = await import("../reference/stats.ts");
+  return energyDistance(points(generated, dim), reference);
+}

@@ -8,8 +8,10 @@
  * - One run = the full sampling loop from an x_T already on the backend, plus one read-back (toHost) of
  *   the final sample, which also synchronises asynchronous device backends. Scheduler construction and
  *   setTimesteps are inside the run (pipelines do them per call).
- * - tinybench runs one warm-up run (also used to sample RSS and device memory), then timed runs until
- *   both `minIterations` and the time budget are reached (at most `maxIterations`).
+ * - tinybench runs one warm-up run (also used to sample RSS and device memory; skipped for long runs
+ *   after a sampler's first configuration, whose first timed run is then sampled), then timed runs until
+ *   both `minIterations` and the time budget are reached, or 2 runs once `longBudgetMs` went into them
+ *   (at most `maxIterations`).
  * - Model time is accumulated inside the denoiser's evaluate (TimedModel). On synchronous backends that is
  *   exact and measured in the timed runs ("inline"). On asynchronous device backends (webgpu, cuda) an
  *   evaluate may return before the device finishes, so the split comes from one extra run in which every
@@ -65,6 +67,12 @@ export interface BenchPlan {
   /** tinybench time budget per configuration (ms), and iteration bounds after the warm-up. */
   readonly budgetMs: number;
   readonly minIterations: number;
+  /** Long runs: stop after 2 timed runs once this much time went into timed runs (ms). */
+  readonly longBudgetMs: number;
+  /** Skip the warm-up run when a run is predicted to take longer than this (ms) and it is not the sampler's first configuration. */
+  readonly warmupBelowMs: number;
+  /** Largest step count per sampler (others: every step count); larger ones are recorded as skipped. */
+  readonly maxSteps?: Readonly<Record<string, number>>;
   readonly maxIterations: number;
   /** Hard cap per configuration (ms): warm-up + timed runs + quality runs. */
   readonly capMs: number;
@@ -112,10 +120,11 @@ async function withTimeout<R>(p: Promise<R>, ms: number, message: string): Promi
   }
 }
 /**
- * A full garbage collection, between runs and configurations (never inside a timed run). Backends whose
- * memory is freed by finalizers (tfjs, wasm-simd, onnxruntime tensors a k-diffusion sampler dropped)
- * otherwise keep it until V8 happens to collect, which it does not do under WebAssembly/native memory
- * pressure; the next run would then pay for heap growth.
+ * A full garbage collection (never inside a timed run). Backends whose memory is freed by finalizers
+ * (tfjs, wasm-simd, onnxruntime tensors a k-diffusion sampler dropped) otherwise keep it until V8 happens
+ * to collect, which it does not do under WebAssembly/native memory pressure. But a full collection also
+ * throws away optimised code and type feedback (measured: the next short runs 2–3× slower), so it runs
+ * only before a configuration's warm-up, and between runs only once RSS has grown by GC_GROWTH_BYTES.
  */
 const gc: () => void = (() => {
   try {
@@ -126,6 +135,16 @@ const gc: () => void = (() => {
     return () => {};
   }
 })();
+
+const GC_GROWTH_BYTES = 256 * 2 ** 20;
+let rssAfterGc = 0;
+/** gc() when RSS grew by GC_GROWTH_BYTES since the last one. */
+const gcIfGrown = (): void => {
+  if (process.memoryUsage.rss() > rssAfterGc + GC_GROWTH_BYTES) {
+    gc();
+    rssAfterGc = process.memoryUsage.rss();
+  }
+};
 
 class HardTimeout extends Error {
   override name = "HardTimeout";
@@ -138,6 +157,7 @@ const workloadName = (w: Workload): string => `${w.model} ${w.resolution}²×${w
 export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<BenchReport> {
   const log = hooks.log ?? (() => {});
   const started = now();
+  const cpuStart = process.cpuUsage();
   const schedule = benchSchedule();
   const sigmaT = startSigmaOf(schedule);
   const report: BenchReport = {
@@ -174,7 +194,7 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
     // The noise floor: the energy distance between two independent data samples of this size.
     const other = dataSample(data, n, plan.seed + 1, name);
     mixtures.push({ name, n, data, reference });
-    report.problems[name] = { components: data.components.length, dimension: data.dim, points: n, floor: round(energyTo(Float64Array.from(other.flatMap((p) => [...p])), data.dim, reference)) };
+    report.problems[name] = { components: data.components.length, dimension: data.dim, points: n, floor: round(await energyTo(Float64Array.from(other.flatMap((p) => [...p])), data.dim, reference)) };
   }
 
   for (const backendName of plan.backends) {
@@ -217,6 +237,8 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
   if (plan.samplerOverhead) report.samplerOverhead = await samplerOverheadRows(log);
   if (plan.gpuGoals) report.goals = goalReport(report);
   report.durationS = round((now() - started) / 1000);
+  const cpu = process.cpuUsage(cpuStart);
+  report.cpuS = round((cpu.user + cpu.system) / 1e6);
   report.machine.loadAverageAtEnd = os.loadavg().map((v) => round(v, 2));
   return report;
 }
@@ -331,17 +353,26 @@ async function runWorkload(report: BenchReport, plan: BenchPlan, base: Backend<B
     }
     let perEvalMs = pass.msPerPass ?? 0;
     let perStepMs = 0;
+    let first = true;
     for (const steps of w.steps ?? plan.steps) {
+      const limit = plan.maxSteps?.[samplerName];
+      if (limit !== undefined && steps > limit && w.model === "oracle") {
+        report.skipped.push({ backend: name, model: w.model, sampler: samplerName, steps, reason: `this preset runs ${samplerName} up to ${limit} steps` });
+        continue;
+      }
       const evaluations = await evaluationsOf(sampler, steps, ctx);
       const predictedRunMs = evaluations * perEvalMs + steps * perStepMs;
-      const runs = 1 + plan.minIterations + (isAsyncBackend(name) ? 1 : 0);
+      const warmup = first || predictedRunMs < plan.warmupBelowMs;
+      const timedRuns = predictedRunMs >= plan.longBudgetMs ? Math.min(plan.minIterations, 2) : plan.minIterations;
+      const runs = (warmup ? 1 : 0) + timedRuns + (isAsyncBackend(name) ? 1 : 0);
       if (predictedRunMs * runs > plan.capMs) {
         const reason = `predicted ${(predictedRunMs / 1000).toFixed(1)} s per run × ${runs} runs > the ${(plan.capMs / 1000).toFixed(0)} s cap per configuration`;
         report.skipped.push({ backend: name, model: w.model, sampler: samplerName, steps, reason });
         log(`${name} ${workloadName(w)} ${samplerName} ${steps}: skipped (${reason})`);
         continue;
       }
-      const row = await measureConfig({ name, lane, base, timed, sampler, prepared, steps, evaluations, xTildeT: lane.wrapTensor(xTildeT), xTildeHost, schedule, ctx, plan, w, pass, mixtures, learnedReference });
+      first = false;
+      const row = await measureConfig({ warmup, name, lane, base, timed, sampler, prepared, steps, evaluations, xTildeT: lane.wrapTensor(xTildeT), xTildeHost, schedule, ctx, plan, w, pass, mixtures, learnedReference });
       report.results.push(row);
       log(progressLine(row));
       if (/HardTimeout/.test(`${row.error ?? ""} ${Object.values(row.quality.errors ?? {}).join(" ")}`)) return true;
@@ -415,6 +446,8 @@ async function measureModelPass(base: Backend<BTensor>, loaded: LoadedModel<BTen
 }
 
 interface ConfigInput {
+  /** Run one untimed warm-up run first (else the first timed run is profiled). */
+  warmup: boolean;
   name: string;
   lane: Lane;
   base: Backend<BTensor>;
@@ -442,7 +475,10 @@ async function measureConfig(c: ConfigInput): Promise<BenchRow> {
     backend: c.name, sampler: sampler.name, steps, model: w.model, resolution: w.resolution, batch: w.batch, evaluations: c.evaluations,
     msPerBatch: null, msPerStepModel: null, msPerStepSampler: null, quality: {},
   };
-  gc();
+  if (c.warmup) {
+    gc();
+    rssAfterGc = process.memoryUsage.rss();
+  } else gcIfGrown();
   const start = now();
   timed.capMs = plan.capMs;
   timed.deadline = start + plan.capMs;
@@ -463,31 +499,39 @@ async function measureConfig(c: ConfigInput): Promise<BenchRow> {
   };
   try {
     const bench = new Bench({
-      time: plan.budgetMs, iterations: plan.maxIterations, warmup: true, warmupIterations: 1, warmupTime: 0, retainSamples: true, throws: true, signal: ac.signal,
+      time: plan.budgetMs, iterations: plan.maxIterations, warmup: c.warmup, warmupIterations: 1, warmupTime: 0, retainSamples: true, throws: true, signal: ac.signal,
       setup: (_t, mode) => { phase = mode ?? "run"; },
     });
-    let timedStart = 0;
-    // Finalizer-freed memory (see gc) is collected before each run, outside the timed region.
+    let timedStart = now();
+    let profiled = false;
+    // Finalizer-freed memory (see gc) is collected between runs once it has piled up, outside the timed region.
     const collect = base.dispose && (sampler.family === "k-diffusion" || c.name.endsWith("+fused"));
     bench.add(`${c.name} ${sampler.name} ${steps}`, async () => {
       const warm = phase === "warmup";
+      // Memory is sampled in the warm-up run, or in the first timed run when there is no warm-up
+      // (RSS sampling costs about a microsecond per evaluation).
+      const profile = !profiled;
       timed.sync = false;
-      timed.profile = warm;
-      if (warm) timed.peakRss = 0;
+      timed.profile = profile;
+      if (profile) timed.peakRss = 0;
       const { wall, host } = await once();
       last = host;
-      if (warm) {
+      if (profile) {
+        profiled = true;
         peakRss = Math.max(timed.peakRss, process.memoryUsage.rss());
         deviceBytes = await base.memoryBytes?.();
         timed.profile = false;
+      }
+      if (warm) {
         timedStart = now();
         return;
       }
       wallMs.push(wall);
       modelMs.push(timed.ms);
       const n = wallMs.length;
-      if (n >= plan.maxIterations || (n >= plan.minIterations && now() - timedStart >= plan.budgetMs)) ac.abort();
-    }, collect ? { beforeEach: () => gc() } : undefined);
+      const elapsed = now() - timedStart;
+      if (n >= plan.maxIterations || (n >= plan.minIterations && elapsed >= plan.budgetMs) || (n >= 2 && elapsed >= plan.longBudgetMs)) ac.abort();
+    }, collect ? { beforeEach: gcIfGrown } : undefined);
     await withTimeout(bench.run(), plan.capMs + 30_000, `the configuration did not finish within its ${plan.capMs / 1000} s cap + 30 s`);
     const task = bench.tasks[0];
     const result = task.result as { state: string; error?: Error; latency?: { samples?: number[]; mean: number; p50?: number; sd: number; rme: number; min: number; max: number; samplesCount: number } };
@@ -519,6 +563,7 @@ async function measureConfig(c: ConfigInput): Promise<BenchRow> {
   row.memory = { peakRssMB: round(peakRss / MB), processMaxRssMB: round(process.resourceUsage().maxRSS / 1024) };
   if (deviceBytes !== undefined) row.memory.deviceBytes = deviceBytes;
   if (w.model === "oracle") row.quality = await oracleQuality(c, last!);
+  row.configMs = round(now() - start);
   if (w.model === "learned" && !sampler.stochastic) {
     try {
       const ref = await c.learnedReference();
@@ -528,6 +573,7 @@ async function measureConfig(c: ConfigInput): Promise<BenchRow> {
       row.quality.errors = { learnedRmsError: errText(e) };
     }
   }
+  row.configMs ??= round(now() - start);
   return row;
 }
 
@@ -552,7 +598,7 @@ async function oracleQuality(c: ConfigInput, last: Float64Array): Promise<Qualit
       const mixtureSampler = await prepareSampler(sampler, { ...c.ctx, backend, model: c.lane.wrapModel(timed) });
       const out = await withTimeout(mixtureSampler.run(steps, x), Math.max(1, c.timed.deadline - now()) + 30_000, "the quality run hung");
       const host = (await backend.toHost(out)).map((v) => v / alphaF);
-      q[key] = round(energyTo(host, m.data.dim, m.reference));
+      q[key] = round(await energyTo(host, m.data.dim, m.reference));
     } catch (e) {
       errors[key] = errText(e);
     }
@@ -561,14 +607,15 @@ async function oracleQuality(c: ConfigInput, last: Float64Array): Promise<Qualit
   return q;
 }
 
-/** bench/sampler-overhead.ts's rows (another module; absent or failing → an error entry). */
+/** bench/sampler-overhead.ts's result (another module; absent or failing → an error entry). */
 async function samplerOverheadRows(log: (l: string) => void): Promise<unknown> {
   const spec = "./sampler-overhead.ts";
   try {
-    const mod = (await import(spec)) as { runSamplerOverheadBench?: (o?: unknown) => Promise<unknown> };
-    if (typeof mod.runSamplerOverheadBench !== "function") return { error: "bench/sampler-overhead.ts does not export runSamplerOverheadBench" };
+    const mod = (await import(spec)) as { runSamplerOverheadBench?: (o?: unknown) => Promise<unknown>; runSamplerOverheadBenchFull?: (o?: unknown) => Promise<unknown> };
+    const run = mod.runSamplerOverheadBenchFull ?? mod.runSamplerOverheadBench;
+    if (typeof run !== "function") return { error: "bench/sampler-overhead.ts does not export runSamplerOverheadBench" };
     log("sampler overhead vs copy floor (bench/sampler-overhead.ts) …");
-    return await mod.runSamplerOverheadBench();
+    return await run({ log: (line: string) => log(`overhead: ${line}`) });
   } catch (e) {
     return { error: errText(e) };
   }
@@ -577,13 +624,19 @@ async function samplerOverheadRows(log: (l: string) => void): Promise<unknown> {
 export const GOAL_REFERENCES = { pytorchEagerCudaFp32Ms: 62, pytorchEagerCudaFp16Ms: 28, onnxruntimeWebgpuFp32MsLow: 490, onnxruntimeWebgpuFp32MsHigh: 670, onnxruntimeWebgpuFp16Ms: 335, loopOverModelTarget: 1.05 };
 
 /** The two GPU goals from a run's rows (goal 1: dpmpp-2m at 20 steps; goal 2: the model passes). */
-export function goalReport(r: Pick<BenchReport, "results" | "modelPasses" | "backends">): GoalReport {
+export function goalReport(r: Pick<BenchReport, "results" | "modelPasses" | "backends"> & { skipped?: BenchReport["skipped"] }): GoalReport {
   const g: GoalReport = { loopOverModel: [], unetPass: [], references: GOAL_REFERENCES };
   for (const row of r.results) {
     if (row.sampler !== "dpmpp-2m" || (row.steps !== 20 && !row.error)) continue;
     const pass = r.modelPasses.find((p) => p.backend === row.backend && p.model === row.model && p.resolution === row.resolution && p.batch === row.batch);
     const ratio = row.msPerBatch !== null && pass?.msPerPass ? row.msPerBatch / ((row.evaluations ?? 20) * pass.msPerPass) : null;
     g.loopOverModel.push({ backend: row.backend, model: row.model, resolution: row.resolution, batch: row.batch, msPerBatch: row.msPerBatch, msPerPass: pass?.msPerPass ?? null, ratio: ratio === null ? null : round(ratio), met: ratio === null ? null : ratio <= GOAL_REFERENCES.loopOverModelTarget, ...(row.error || pass?.error ? { error: row.error ?? pass?.error } : {}) });
+  }
+  // Backends whose loop was skipped (predicted past the cap) still get a goal-1 line saying so.
+  for (const sk of r.skipped ?? []) {
+    if (sk.sampler !== "dpmpp-2m" || sk.steps !== 20 || g.loopOverModel.some((l) => l.backend === sk.backend && l.model === sk.model)) continue;
+    const pass = r.modelPasses.find((p) => p.backend === sk.backend && p.model === sk.model);
+    g.loopOverModel.push({ backend: sk.backend, model: sk.model, resolution: pass?.resolution ?? 0, batch: pass?.batch ?? 0, msPerBatch: null, msPerPass: pass?.msPerPass ?? null, ratio: null, met: null, error: `skipped: ${sk.reason}` });
   }
   for (const p of r.modelPasses) g.unetPass.push({ backend: p.backend, model: p.model, resolution: p.resolution, batch: p.batch, parameters: p.parameters, msPerPass: p.msPerPass, ...(p.error ? { error: p.error } : {}) });
   for (const row of r.results) {

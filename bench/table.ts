@@ -9,23 +9,25 @@ const num = (v: number | null | undefined, digits = 3): string => {
   if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
   return a >= 100 ? v.toFixed(0) : v.toPrecision(digits);
 };
+/** Long messages are cut in the table (the JSON has them whole). */
+const short = (s: string, n = 110): string => (s.length > n ? s.slice(0, n - 1) + "…" : s);
 const sci = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? "—" : v.toExponential(2));
 
 export function resultsTable(rows: readonly BenchRow[]): string {
-  const head = ["backend", "model", "shape", "sampler", "steps", "NFE", "ms/batch", "model ms/step", "sampler ms/step", "loop/model", "RMS err", "ED 2-D", "ED 64-D", "RSS MB", "note"];
+  const head = ["backend", "model", "shape", "sampler", "steps", "NFE", "ms/batch", "model ms/step", "sampler ms/step", "loop/model", "RMS err", "ED 2-D", "ED 64-D", "learned err", "RSS MB", "note"];
   const body = rows.map((r) => [
     r.backend, r.model, `${r.resolution}²×${r.batch}`, r.sampler, String(r.steps), r.evaluations === undefined ? "—" : String(r.evaluations),
     num(r.msPerBatch), num(r.msPerStepModel), num(r.msPerStepSampler), r.loopOverModel === undefined ? "—" : r.loopOverModel.toFixed(3),
-    sci(r.quality?.rmsError), sci(r.quality?.energyDistance2d), sci(r.quality?.energyDistance64d),
+    sci(r.quality?.rmsError), sci(r.quality?.energyDistance2d), sci(r.quality?.energyDistance64d), sci(r.quality?.learnedRmsError),
     r.memory ? r.memory.peakRssMB.toFixed(0) : "—",
-    r.error ? `ERROR ${r.error}` : r.quality?.errors ? `quality: ${Object.entries(r.quality.errors).map(([k, v]) => `${k} ${v}`).join("; ")}` : "",
+    short(r.error ? `ERROR ${r.error}` : r.quality?.errors ? `quality: ${Object.entries(r.quality.errors).map(([k, v]) => `${k} ${v}`).join("; ")}` : ""),
   ]);
-  return table(head, body, [false, false, false, false, true, true, true, true, true, true, true, true, true, true, false]).join("\n") + "\n";
+  return table(head, body, [false, false, false, false, true, true, true, true, true, true, true, true, true, true, true, false]).join("\n") + "\n";
 }
 
 export function modelPassTable(report: Pick<BenchReport, "modelPasses">): string {
   const head = ["backend", "model", "shape", "params", "passes", "ms/pass", "note"];
-  const body = report.modelPasses.map((p) => [p.backend, p.model, `${p.resolution}²×${p.batch}`, p.parameters ? `${(p.parameters / 1e6).toFixed(2)} M` : "—", String(p.passes), num(p.msPerPass), p.error ?? ""]);
+  const body = report.modelPasses.map((p) => [p.backend, p.model, `${p.resolution}²×${p.batch}`, p.parameters ? `${(p.parameters / 1e6).toFixed(2)} M` : "—", String(p.passes), num(p.msPerPass), short(p.error ?? "")]);
   return table(head, body, [false, false, false, true, true, true, false]).join("\n") + "\n";
 }
 
@@ -35,14 +37,15 @@ export function goalsText(g: GoalReport): string {
   if (!g.loopOverModel.length) lines.push("  (no dpmpp-2m 20-step configuration was measured)");
   for (const r of g.loopOverModel) {
     const head = `  ${r.backend.padEnd(20)} ${r.model} ${r.resolution}²×${r.batch}`;
-    if (r.ratio === null) lines.push(`${head}: not measured — ${r.error ?? "no model pass time"}`);
+    if (r.ratio === null) lines.push(`${head}: not measured — ${short(r.error ?? "no model pass time", 300)}`);
     else lines.push(`${head}: loop ${num(r.msPerBatch)} ms vs 20 × ${num(r.msPerPass)} ms = ${num(20 * r.msPerPass!)} ms → ${r.ratio.toFixed(3)}× ${r.met ? "MET" : "NOT MET"}`);
   }
   lines.push(`GPU goal 2 — one glyffuser-size U-Net pass (128², batch 16) as fast as possible (PyTorch eager CUDA: ${GOAL_REFERENCES.pytorchEagerCudaFp32Ms} ms fp32, ${GOAL_REFERENCES.pytorchEagerCudaFp16Ms} ms fp16; onnxruntime webgpu seen at ${GOAL_REFERENCES.onnxruntimeWebgpuFp32MsLow}–${GOAL_REFERENCES.onnxruntimeWebgpuFp32MsHigh} ms fp32, ${GOAL_REFERENCES.onnxruntimeWebgpuFp16Ms} ms fp16):`);
   if (!g.unetPass.length) lines.push("  (no U-Net pass was measured)");
   for (const p of g.unetPass) {
     const head = `  ${p.backend.padEnd(20)} ${p.model} ${p.resolution}²×${p.batch}${p.parameters ? ` (${(p.parameters / 1e6).toFixed(1)} M params)` : ""}`;
-    lines.push(p.msPerPass === null ? `${head}: not measured — ${p.error ?? "unknown"}` : `${head}: ${num(p.msPerPass)} ms per pass, fp32 (${(p.msPerPass / GOAL_REFERENCES.pytorchEagerCudaFp32Ms).toFixed(1)}× PyTorch eager fp32)`);
+    const comparable = p.model === "unet-full" && p.resolution === 128 && p.batch === 16;
+    lines.push(p.msPerPass === null ? `${head}: not measured — ${short(p.error ?? "unknown", 300)}` : `${head}: ${num(p.msPerPass)} ms per pass, fp32${comparable ? ` (${(p.msPerPass / GOAL_REFERENCES.pytorchEagerCudaFp32Ms).toFixed(1)}× PyTorch eager fp32)` : " (not the goal's shape: no comparison)"}`);
   }
   return lines.join("\n") + "\n";
 }

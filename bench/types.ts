@@ -60,6 +60,8 @@ export interface BenchRow {
   timing?: Timing;
   /** Raw samples: tinybench's latency samples (ms, as tinybench keeps them), and per timed run in run order: wall and model ms. */
   samples?: { tinybenchMs: number[]; wallMs: number[]; modelMs: number[] };
+  /** Wall time the whole configuration took (warm-up, timed runs, quality runs), ms. */
+  configMs?: number;
   /** The configuration failed (it threw, hung or ran past its cap); the run went on. */
   error?: string;
 }
@@ -105,6 +107,8 @@ export interface BenchReport {
   schema: typeof SCHEMA;
   createdAt: string;
   durationS: number;
+  /** CPU time of the process (user + system), s: durationS much larger than cpuS on a 1-thread run means other processes competed. */
+  cpuS?: number;
   argv: string[];
   preset: string;
   machine: MachineInfo;

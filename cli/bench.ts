@@ -10,7 +10,6 @@ import { makePlan, PRESETS, type Overrides, type PresetName } from "../bench/pre
 import { runBench } from "../bench/run.ts";
 import { BENCH_SAMPLERS } from "../bench/samplers.ts";
 import { goalsText, modelPassTable, resultsTable, summaryText } from "../bench/table.ts";
-import { writePlots } from "../bench/plots.ts";
 
 export const BENCH_HELP = `Usage: diffspec bench [--quick | --gpu-goals] [options]
        diffspec bench --compare A.json B.json
@@ -23,8 +22,9 @@ with random weights (onnxruntime-* via ONNX, tfjs-* via tfjs ops). Every configu
 failures become rows with an error and the run goes on. See bench/README.md.
 
 Presets:
-  (default)        full: every backend (and wasm-simd+fused), sampler and step count 1…1000 on the oracle
-                   (32²×16); the small U-Net at 32² and 128² × batch 1 and 16 (${PRESETS.full.unet[0].samplers.join(", ")};
+  (default)        full: every backend (and wasm-simd+fused), sampler and step count 1…1000 (1000 only for
+                   ddim, lms, dpmpp-2m) on the oracle (${PRESETS.full.oracle!.resolution}²×${PRESETS.full.oracle!.batch}); the small U-Net
+                   at 32² and 128² × batch 1 and 16 (${PRESETS.full.unet[0].samplers.join(", ")};
                    steps ${PRESETS.full.unet[0].steps.join(",")}; each configuration capped); the learned glyffuser when one is
                    present (quality (c)); and bench/sampler-overhead.ts's rows
   --quick          a subset that runs in under a minute on a laptop CPU
@@ -143,7 +143,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
   o.learned = values["no-learned"] ? undefined : await learnedModel(values.learned as string | undefined);
   if (o.minIterations !== undefined && o.minIterations < 1) throw new ConfigError("--min-iterations", o.minIterations, "an integer ≥ 1");
   const plan = makePlan(preset, o);
-  const log = values.quiet ? undefined : (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const log = values.quiet ? undefined : (line: string) => {
+    const cpu = process.cpuUsage(cpu0);
+    process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0)} s, cpu ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s] ${line}\n`);
+  };
   const report = await runBench(plan, { log, argv });
   process.stdout.write(summaryText(report));
   if (report.modelPasses.length) process.stdout.write("\nModel passes (bare denoiser, back to back):\n" + modelPassTable(report));
@@ -154,6 +159,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     process.stdout.write(`\nwrote ${values.json}\n`);
   }
   if (values.plots) {
+    // vega/vega-lite load only when plots are asked for.
+    const { writePlots } = await import("../bench/plots.ts");
     const files = await writePlots(report, values.plots as string);
     process.stdout.write(`wrote ${files.join(", ")}\n`);
   }
