@@ -14,7 +14,8 @@ export const REPORTS_DIR = join(SPEC_DIR, "..", "conformance", "reports");
 
 export function loadCommittedReports(dir = REPORTS_DIR): Report[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Report);
+  const reports = readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as Report);
+  return [...reports.filter((r) => r.backend === "reference"), ...reports.filter((r) => r.backend !== "reference")];
 }
 
 /** One status word for a clause on one backend: passed only when all its properties passed. */
@@ -47,6 +48,9 @@ export function buildSpecReadme(clauses: readonly SpecClause[], properties: read
     "Status per backend is taken from the committed conformance reports:",
     "",
     ...reports.map((r) => `- **${r.backend}**: profile ${r.profile}, seed ${r.seed}, ${r.date.slice(0, 10)}${r.unavailable ? ` — unavailable: ${r.unavailable}` : ""}`),
+    "",
+    "A dash means the clause was not run on that backend: spec-scope clauses check the reference mathematics",
+    "itself and run only on `reference`. GPU runs are recorded in [adapters/README.md](../adapters/README.md#gpu-runs).",
     "",
   ];
   let chapter = "";
