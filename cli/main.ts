@@ -12,6 +12,7 @@ const COMMANDS: Record<string, Command> = {
   train: { summary: "train the glyffuser (a small conditional U-Net) with the ε-loss", load: async () => (await import("./train.ts")).trainCommand },
   sample: { summary: "draw glyphs from a prompt with the trained glyffuser", load: async () => (await import("./sample.ts")).sampleCommand },
   "spec-index": { summary: "regenerate spec/README.md, the clause index with status per backend", load: async () => (await import("./spec-index.ts")).specIndexCommand },
+  adherence: { summary: "measure the glyffuser's prompt adherence (semantic radicals) per guidance and step count", load: async () => (await import("./adherence.ts")).adherenceCommand },
   figures: { summary: "regenerate the spec's figures (SVG) from the reference", load: async () => (await import("./figures.ts")).figuresCommand },
 };
 

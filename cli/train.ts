@@ -1,7 +1,8 @@
 /** `diffspec train`: train the glyffuser (glyffuser/train.ts) with a progress bar, atomic resumable checkpoints, a loss curve and an ONNX export. */
 import { existsSync, mkdirSync } from "node:fs";
+import { cpus } from "node:os";
 import { parse, intOption } from "./args.ts";
-import { ConfigError } from "../reference/errors.ts";
+import { ConfigError, DiffspecError } from "../reference/errors.ts";
 import { makeSchedule } from "../reference/schedule.ts";
 import { createTfjsBackend, type TfjsKind } from "../adapters/tfjs/index.ts";
 import {
@@ -140,7 +141,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const checkpoint = async (): Promise<void> => {
     state.wallSeconds = wallAtStart + (performance.now() - sessionStart) / 1000;
-    saveCheckpoint(paths.checkpoint, checkpointContents(state) as unknown as CheckpointContents);
+    try {
+      saveCheckpoint(paths.checkpoint, (await checkpointContents(state)) as unknown as CheckpointContents);
+    } catch (e) {
+      // CKPT-ATOMIC: the temporary file is gone and the previous checkpoint is untouched.
+      throw new DiffspecError("E_OUTPUT_FILE", `${paths.checkpoint}: the checkpoint of step ${state.step} could not be written (${(e as Error).message}); the previous checkpoint is intact, resume from it after freeing space`);
+    }
     const entries = readLog(paths.log);
     try {
       const { exportModel } = await import("../glyffuser/model.ts");
@@ -153,7 +159,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         encoder: { name: "embedded-v1", dim: c.unet.crossAttentionDim, maxLength: c.maxLength },
         weights: "ema",
         training: trainingSummary(state, data.count, entries),
-      }, readWeights(state.ema));
+      }, await readWeights(state.ema));
       const { writeLossCurve } = await import("../glyffuser/plots.ts");
       await writeLossCurve(paths.curve, entries);
     } catch (e) {
@@ -177,7 +183,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     }
     const batch = drawBatch(data, c, schedule.alphasCumprod, state.step);
     const lr = learningRate(c, state.step);
-    const { loss, gradNorm } = trainStep(tf, state, batch);
+    const { loss, gradNorm } = await trainStep(tf, state, batch);
     if (!Number.isFinite(loss)) throw new ConfigError("training loss", loss, `a finite number; it diverged at step ${state.step} (lower --lr; the last checkpoint ${paths.checkpoint} is intact)`);
     smooth = Number.isFinite(smooth) ? 0.98 * smooth + 0.02 * loss : loss;
     windowSteps++;
@@ -219,7 +225,7 @@ function trainingSummary(s: TrainState, count: number, log: LogEntry[]): Record<
     glyphs: count,
     wallSeconds: Math.round(s.wallSeconds),
     backends: s.backends,
-    machine: `${process.platform} ${process.arch}, ${(globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? "?"} logical CPUs`,
+    machine: `${process.platform} ${process.arch}, ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}`,
     finalLossSmooth: last ? Number(last.lossSmooth.toFixed(5)) : null,
     lr: c.lr,
     warmupSteps: c.warmupSteps,

@@ -218,9 +218,11 @@ const INF = (v: number): number | string => (Number.isFinite(v) ? v : "Infinity"
 const toJsonConfig = (c: TrainConfig): TrainConfig => ({ ...c, minSnrGamma: INF(c.minSnrGamma) as number, gradClip: INF(c.gradClip) as number });
 const fromJsonConfig = (c: TrainConfig): TrainConfig => ({ ...c, minSnrGamma: Number(c.minSnrGamma), gradClip: Number(c.gradClip) });
 
+let stateCounter = 0;
 function variablesFrom(tf: TF, w: UNetWeights, prefix: string, zero = false): Map<string, tfjs.Variable> {
   const out = new Map<string, tfjs.Variable>();
-  for (const [name, p] of w) out.set(name, tf.variable(zero ? tf.zeros([...p.shape]) : tf.tensor(p.data, [...p.shape]), prefix === "param", `${prefix}/${name}`));
+  const id = stateCounter++; // tfjs variable names are process-wide
+  for (const [name, p] of w) out.set(name, tf.variable(zero ? tf.zeros([...p.shape]) : tf.tensor(p.data, [...p.shape]), prefix === "param", `${prefix}${id}/${name}`));
   return out;
 }
 
@@ -232,17 +234,17 @@ export function initTrainState(tf: TF, c: TrainConfig): TrainState {
 }
 
 /** Reads a variable group back to the host as weights. */
-export function readWeights(group: Map<string, tfjs.Variable | tfjs.Tensor>): UNetWeights {
+export async function readWeights(group: Map<string, tfjs.Variable | tfjs.Tensor>): Promise<UNetWeights> {
   const out: UNetWeights = new Map();
-  for (const [name, t] of group) out.set(name, { data: Float32Array.from(t.dataSync() as Float32Array), shape: [...t.shape] });
+  for (const [name, t] of group) out.set(name, { data: Float32Array.from((await t.data()) as Float32Array), shape: [...t.shape] });
   return out;
 }
 
 /** CKPT-RESUME: everything a run needs to continue exactly. */
-export function checkpointContents(s: TrainState): { meta: CheckpointMeta; tensors: CheckpointTensor[] } {
+export async function checkpointContents(s: TrainState): Promise<{ meta: CheckpointMeta; tensors: CheckpointTensor[] }> {
   const tensors: CheckpointTensor[] = [];
   for (const [group, map] of [["param", s.params], ["adam_m", s.m], ["adam_v", s.v], ["ema", s.ema]] as const) {
-    for (const [name, p] of readWeights(map)) tensors.push({ name, group, shape: p.shape, data: p.data });
+    for (const [name, p] of await readWeights(map)) tensors.push({ name, group, shape: p.shape, data: p.data });
   }
   return { meta: { format: "diffspec-glyffuser-train", config: toJsonConfig(s.config), step: s.step, wallSeconds: s.wallSeconds, backends: s.backends, rng: `per-step streams "${s.config.seed}/step-<k>", next k = ${s.step}` }, tensors };
 }
@@ -290,7 +292,7 @@ const decays = (shape: readonly number[]): boolean => shape.length >= 2;
  * One optimizer step on a host batch: loss, gradients, global-norm clipping, AdamW (decoupled weight decay,
  * bias-corrected moments), EMA. Returns the loss (before the update) and the gradient norm.
  */
-export function trainStep(tf: TF, s: TrainState, batch: HostBatch): { loss: number; gradNorm: number } {
+export async function trainStep(tf: TF, s: TrainState, batch: HostBatch): Promise<{ loss: number; gradNorm: number }> {
   const c = s.config;
   const B = c.batchSize;
   const S = c.unet.sampleSize;
@@ -312,7 +314,10 @@ export function trainStep(tf: TF, s: TrainState, batch: HostBatch): { loss: numb
       return tf.mean(tf.mul(perItem, w)) as tfjs.Scalar;
     }, [...s.params.values()]);
     const gs = names.map((nm) => grads[s.params.get(nm)!.name]);
-    const sq = tf.addN(gs.map((g) => tf.sum(tf.square(g))));
+    // Pairwise sums: tfjs-webgpu's AddN binds one storage buffer per input (at most 8 per stage).
+    let parts = gs.map((g) => tf.sum(tf.square(g)));
+    while (parts.length > 1) parts = Array.from({ length: Math.ceil(parts.length / 2) }, (_, i) => (2 * i + 1 < parts.length ? tf.add(parts[2 * i], parts[2 * i + 1]) : parts[2 * i]));
+    const sq = parts[0];
     const norm = tf.sqrt(sq);
     const scale = Number.isFinite(c.gradClip) ? tf.minimum(1, tf.div(c.gradClip, tf.add(norm, 1e-12))) : tf.scalar(1);
     const bc1 = 1 - c.beta1 ** k;
@@ -336,7 +341,8 @@ export function trainStep(tf: TF, s: TrainState, batch: HostBatch): { loss: numb
     });
     return tf.stack([value, norm]);
   });
-  const [loss, gradNorm] = out.dataSync();
+  // data(), not dataSync(): tfjs-webgpu cannot read synchronously in Node (no OffscreenCanvas).
+  const [loss, gradNorm] = await out.data();
   out.dispose();
   s.step++;
   return { loss, gradNorm };

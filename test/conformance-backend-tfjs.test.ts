@@ -3,7 +3,7 @@
  * and — where this machine has them — tfjs-webgpu and tfjs-node. A backend that cannot run here must
  * say so with UnavailableError within seconds (never crash, never hang, never pass).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import type { Backend } from "../adapters/contract.ts";
@@ -13,17 +13,8 @@ import { properties } from "../conformance/properties/backend.ts";
 import { registerProperties } from "../conformance/vitest.ts";
 import { toleranceTableMarkdown } from "../conformance/tolerances.ts";
 import { UnavailableError } from "../reference/errors.ts";
-import { SCHEDULER_MODULES } from "../reference/samplers/index.ts";
 
-/**
- * BACKEND-SAMPLER-PARITY has one property per sampler class; the reference samplers are written by other
- * engineers, so a class whose module does not exist yet is listed as a todo instead of failing here.
- */
-const samplersDir = fileURLToPath(new URL("../reference/samplers/", import.meta.url));
-const moduleOf = new Map(Object.entries(SCHEDULER_MODULES).map(([cls, [file]]) => [cls.replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1-$2").toLowerCase(), file]));
-const absent = (name: string) => moduleOf.has(name) && !existsSync(samplersDir + moduleOf.get(name));
-const runnable = properties.filter((p) => !(p.clause === "BACKEND-SAMPLER-PARITY" && absent(p.name)));
-for (const p of properties) if (!runnable.includes(p)) test.todo(`${p.clause} ${p.name}: reference/samplers/${moduleOf.get(p.name)} does not exist yet`);
+const runnable = properties;
 
 interface Attempt {
   kind: TfjsKind;

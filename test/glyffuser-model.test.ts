@@ -1,0 +1,269 @@
+/**
+ * The glyffuser's U-Net and training loop (glyffuser/unet*.ts, glyffuser/train.ts, glyffuser/checkpoint.ts):
+ * one architecture, two implementations that agree; training steps that learn; checkpoints that round-trip,
+ * resume exactly, refuse corrupt files and never leave a partial file behind.
+ */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { createTfjsBackend } from "../adapters/tfjs/index.ts";
+import { createOnnxruntimeBackend, loadOnnxDenoiser } from "../adapters/onnxruntime/index.ts";
+import { ConfigError, InputFileError } from "../reference/errors.ts";
+import { GaussianStream } from "../reference/rng.ts";
+import { makeSchedule } from "../reference/schedule.ts";
+import {
+  countParameters,
+  GLYFFUSER_FULL_CONFIG,
+  GLYFFUSER_SMALL_CONFIG,
+  initUNetWeights,
+  unetParamSpecs,
+  validateUNetConfig,
+  type UNetConfig,
+} from "../glyffuser/unet.ts";
+import { tfjsParams, tfjsUNetForward, tfjsUNetOps } from "../glyffuser/unet-tfjs.ts";
+import { emitUNetOnnx, weightsFromOnnx } from "../glyffuser/unet-onnx.ts";
+import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint, writeFileAtomic, type CheckpointContents } from "../glyffuser/checkpoint.ts";
+import {
+  checkpointContents,
+  DEFAULT_TRAIN_CONFIG,
+  drawBatch,
+  emaDecayAt,
+  initTrainState,
+  learningRate,
+  readWeights,
+  restoreTrainState,
+  trainStep,
+  type TrainConfig,
+  type TrainingData,
+} from "../glyffuser/train.ts";
+
+await createTfjsBackend("cpu"); // has Conv2DBackpropFilter: the reference for the hand-written conv gradient
+await createTfjsBackend("wasm");
+const tf = await import("@tensorflow/tfjs");
+
+/** A tiny config that exercises every part (two levels, self- and cross-attention, GEGLU, a channel change). */
+const TINY: UNetConfig = { ...GLYFFUSER_SMALL_CONFIG, sampleSize: 8, blockChannels: [8, 16], attentionLevels: [false, true], selfAttention: true, heads: 2, groups: 4, ffMult: 2 };
+const n = 16;
+const d = 64;
+
+function inputs(B: number, S: number, seed: number) {
+  const st = new GaussianStream(seed);
+  const x = Float32Array.from(st.normals(B * S * S));
+  const ctx = Float32Array.from(st.normals(B * n * d));
+  const mask = new Float32Array(B * n);
+  for (let b = 0; b < B; b++) for (let i = 0; i < 1 + ((b * 5) % n); i++) mask[b * n + i] = 1;
+  return { x, ctx, mask };
+}
+
+describe("the U-Net: one definition, two implementations", () => {
+  test("configs validate; the small config is the committed size; the full one is glyffuser-sized", () => {
+    expect(validateUNetConfig(GLYFFUSER_SMALL_CONFIG)).toBe(GLYFFUSER_SMALL_CONFIG);
+    expect(countParameters(GLYFFUSER_SMALL_CONFIG)).toBeLessThan(2_000_000);
+    const full = countParameters(GLYFFUSER_FULL_CONFIG);
+    expect(full).toBeGreaterThan(80_000_000);
+    expect(full).toBeLessThan(200_000_000);
+    expect(() => validateUNetConfig({ ...TINY, blockChannels: [8, 10] })).toThrow(ConfigError);
+    expect(() => validateUNetConfig({ ...TINY, sampleSize: 7 })).toThrow(/multiple of 2/);
+  });
+
+  test("parameter names are unique and in PyTorch layouts", () => {
+    const specs = unetParamSpecs(TINY);
+    expect(specs.get("conv_in.weight")!.shape).toEqual([8, 1, 3, 3]);
+    expect(specs.get("time_embedding.linear_1.weight")!.shape).toEqual([32, 8]);
+    expect(specs.get("down.1.attentions.0.attn2.to_k.weight")!.shape).toEqual([16, 64]);
+    expect(specs.has("down.1.attentions.0.attn2.to_k.bias")).toBe(false);
+  });
+
+  test("GLYPH-EQUIV: tfjs and ONNX give the same ε for the same random weights (Float32 tolerance), with a mask", async () => {
+    const w = initUNetWeights(TINY, 3);
+    const B = 3;
+    const S = TINY.sampleSize;
+    const { x, ctx, mask } = inputs(B, S, 11);
+    const ort = await createOnnxruntimeBackend("cpu");
+    const den = await loadOnnxDenoiser(ort, emitUNetOnnx(TINY, w), { predictionType: "epsilon" });
+    for (const t of [0, 421, 999]) {
+      const y1 = tf.tidy(() => tfjsUNetForward(tf, TINY, tfjsParams(tf, w), { sample: tf.tensor4d(x, [B, 1, S, S]), timestep: tf.fill([B], t), context: tf.tensor3d(ctx, [B, n, d]), mask: tf.tensor2d(mask, [B, n]) }).dataSync());
+      const out = await den.evaluate(await ort.fromHost(x, [B, 1, S, S]), t, { embeddings: await ort.fromHost(ctx, [B, n, d]), mask: await ort.fromHost(mask, [B, n]) });
+      const y2 = await ort.toHost(out);
+      let maxDiff = 0;
+      let maxAbs = 0;
+      for (let i = 0; i < y1.length; i++) { maxDiff = Math.max(maxDiff, Math.abs(y1[i] - y2[i])); maxAbs = Math.max(maxAbs, Math.abs(y2[i])); }
+      expect(maxAbs).toBeGreaterThan(0.05); // a non-trivial output
+      expect(maxDiff).toBeLessThan(1e-4 * Math.max(1, maxAbs));
+    }
+    await ort.close();
+  });
+
+  test("weights read back from the ONNX graph are the weights written", () => {
+    const w = initUNetWeights(TINY, 5);
+    const back = weightsFromOnnx(emitUNetOnnx(TINY, w), TINY);
+    expect([...back.keys()].sort()).toEqual([...w.keys()].sort());
+    for (const [k, p] of w) expect(back.get(k)!.data).toEqual(p.data);
+    expect(() => weightsFromOnnx(emitUNetOnnx(TINY, w), { ...TINY, blockChannels: [8, 8] })).toThrow(InputFileError);
+  });
+
+  test("the im2col convolution and its hand-written gradient equal tf.conv2d's (stride 1 and 2)", async () => {
+    await tf.setBackend("cpu");
+    try {
+    for (const [s, H] of [[1, 6], [2, 8]] as const) {
+      const x = tf.randomNormal([2, H, H, 3], 0, 1, "float32", 1);
+      const w = tf.randomNormal([5, 3, 3, 3], 0, 1, "float32", 2);
+      const b = tf.randomNormal([5], 0, 1, "float32", 3);
+      const conv = (im2col: boolean, fwd: boolean) => (xx: any, ww: any, bb: any) =>
+        tfjsUNetOps(tf, (nm) => (nm.endsWith("weight") ? ww : bb), { im2col, im2colForward: fwd }).conv2d(xx, "c", { inChannels: 3, outChannels: 5, kernel: 3, stride: s, padding: 1 });
+      const dy = tf.randomNormal(conv(true, true)(x, w, b).shape, 0, 1, "float32", 4);
+      const g = (f: any) => tf.grads((a: any, c: any, e: any) => tf.sum(tf.mul(f(a, c, e), dy)))([x, w, b]);
+      const [a1, a2, a3] = [g(conv(true, true)), g(conv(true, false)), g(conv(false, false))];
+      for (let i = 0; i < 3; i++) {
+        expect(tf.max(tf.abs(tf.sub(a1[i], a2[i]))).dataSync()[0]).toBeLessThan(1e-4);
+        expect(tf.max(tf.abs(tf.sub(a1[i], a3[i]))).dataSync()[0]).toBeLessThan(1e-4);
+      }
+    }
+    } finally {
+      await tf.setBackend("wasm");
+    }
+  });
+});
+
+// ─── training ───────────────────────────────────────────────────────────────────────────────────
+
+function tinyData(count: number): TrainingData {
+  const st = new GaussianStream("data");
+  const S = TINY.sampleSize;
+  const images = Float32Array.from({ length: count * S * S }, () => (st.uniform() < 0.3 ? 1 : -1));
+  const embeddings = Float32Array.from(st.normals(count * n * d), (v) => v / 8);
+  const masks = new Float32Array(count * n).fill(1);
+  const nullEmbedding = new Float32Array(n * d);
+  const nullMask = new Float32Array(n);
+  nullMask[0] = 1;
+  return { count, size: S, images, embeddings, masks, nullEmbedding, nullMask, tokens: n, dim: d };
+}
+const TINY_TRAIN: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, unet: TINY, batchSize: 4, steps: 30, lr: 5e-3, warmupSteps: 2, minSnrGamma: Infinity, seed: 7 };
+
+describe("training", () => {
+  test("the LR schedule warms up linearly and decays by a cosine to lr·minLrRatio; the EMA decay warms up", () => {
+    const c = { lr: 1e-3, warmupSteps: 10, steps: 110, minLrRatio: 0.1 };
+    expect(learningRate(c, 0)).toBeCloseTo(1e-4, 12);
+    expect(learningRate(c, 9)).toBeCloseTo(1e-3, 12);
+    expect(learningRate(c, 60)).toBeCloseTo(1e-3 * (0.1 + 0.9 * 0.5), 12);
+    expect(learningRate(c, 110)).toBeCloseTo(1e-4, 12);
+    expect(emaDecayAt(0.999, 0)).toBeCloseTo(0.1, 12);
+    expect(emaDecayAt(0.999, 1e6)).toBe(0.999);
+  });
+
+  test("the batch follows the closed form xₜ = √ᾱₜ x₀ + √(1 − ᾱₜ) ε, and dropped items get the null condition", () => {
+    const data = tinyData(6);
+    const abar = makeSchedule().alphasCumprod;
+    const b = drawBatch(data, { ...TINY_TRAIN, pDrop: 0.5, batchSize: 16 }, abar, 3);
+    const D = 64;
+    for (let i = 0; i < 16; i++) {
+      const a = abar[b.timesteps[i]];
+      for (const k of [0, 17, 63]) expect(b.xt[i * D + k]).toBeCloseTo(Math.sqrt(a) * data.images[b.indices[i] * D + k] + Math.sqrt(1 - a) * b.eps[i * D + k], 5);
+      if (b.dropped[i]) expect(Array.from(b.masks.subarray(i * n, (i + 1) * n))).toEqual(Array.from(data.nullMask));
+    }
+    expect(b.dropped.some(Boolean)).toBe(true);
+    expect(drawBatch(data, TINY_TRAIN, abar, 3).xt).toEqual(drawBatch(data, TINY_TRAIN, abar, 3).xt); // a step's batch depends on (seed, step) only
+  });
+
+  test("a few AdamW steps on one fixed batch reduce its loss", async () => {
+    const data = tinyData(4);
+    const s = initTrainState(tf, { ...TINY_TRAIN, pDrop: 0 });
+    const batch = drawBatch(data, s.config, makeSchedule().alphasCumprod, 0);
+    const losses: number[] = [];
+    for (let i = 0; i < 10; i++) losses.push((await trainStep(tf, s, { ...batch })).loss);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses[losses.length - 1]).toBeLessThan(0.8 * losses[0]);
+  });
+
+  test("CKPT-RESUME: stopping, saving, restoring and continuing gives exactly the uninterrupted run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "glyffuser-ckpt-"));
+    const data = tinyData(8);
+    const abar = makeSchedule().alphasCumprod;
+    const run = async (s: ReturnType<typeof initTrainState>, to: number) => { while (s.step < to) await trainStep(tf, s, drawBatch(data, s.config, abar, s.step)); };
+    const a = initTrainState(tf, TINY_TRAIN);
+    await run(a, 4);
+    const b = initTrainState(tf, TINY_TRAIN);
+    await run(b, 2);
+    const path = join(dir, "checkpoint.bin");
+    saveCheckpoint(path, (await checkpointContents(b)) as unknown as CheckpointContents);
+    const c = restoreTrainState(tf, path);
+    expect(c.step).toBe(2);
+    expect(c.config).toEqual(TINY_TRAIN);
+    await run(c, 4);
+    const [wa, wc] = [await readWeights(a.params), await readWeights(c.params)];
+    for (const [k, p] of wa) expect(wc.get(k)!.data).toEqual(p.data);
+    const [ea, ec] = [await readWeights(a.ema), await readWeights(c.ema)];
+    for (const [k, p] of ea) expect(ec.get(k)!.data).toEqual(p.data);
+  });
+});
+
+// ─── checkpoint files ───────────────────────────────────────────────────────────────────────────
+
+describe("checkpoint files", () => {
+  const contents: CheckpointContents = {
+    meta: { format: "test", step: 4 },
+    tensors: [
+      { name: "a", group: "param", shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, -6.5]) },
+      { name: "b", group: "ema", shape: [1], data: Float32Array.from([Math.PI]) },
+    ],
+  };
+
+  test("round trip", () => {
+    const back = decodeCheckpoint(encodeCheckpoint(contents));
+    expect(back.meta).toEqual(contents.meta);
+    expect(back.tensors.map((t) => [t.name, t.group, t.shape, Array.from(t.data)])).toEqual(contents.tensors.map((t) => [t.name, t.group, t.shape, Array.from(t.data)]));
+  });
+
+  test("a missing, truncated, bit-flipped or foreign file is an InputFileError naming the path", () => {
+    const dir = mkdtempSync(join(tmpdir(), "glyffuser-bad-"));
+    const path = join(dir, "checkpoint.bin");
+    expect(() => loadCheckpoint(path)).toThrow(InputFileError);
+    expect(() => loadCheckpoint(path)).toThrow(path);
+    const bytes = encodeCheckpoint(contents);
+    writeFileSync(path, bytes.subarray(0, bytes.length - 7));
+    expect(() => loadCheckpoint(path)).toThrow(/SHA-256|too short/);
+    const flipped = Uint8Array.from(bytes);
+    flipped[40] ^= 1;
+    writeFileSync(path, flipped);
+    expect(() => loadCheckpoint(path)).toThrow(new RegExp(`${path}.*SHA-256`));
+    writeFileSync(path, "not a checkpoint at all, just some text that is long enough to be read");
+    expect(() => loadCheckpoint(path)).toThrow(/magic/);
+    writeFileSync(path, bytes);
+    expect(() => restoreTrainState(tf, path)).toThrow(/not a glyffuser training checkpoint/);
+  });
+
+  test("CKPT-ATOMIC: a write that fails midway (a full disk) leaves the previous checkpoint and no temporary file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "glyffuser-atomic-"));
+    const path = join(dir, "checkpoint.bin");
+    saveCheckpoint(path, contents);
+    const before = readFileSync(path);
+    let calls = 0;
+    const fullDisk = {
+      write: () => {
+        if (++calls > 0) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+        return 0;
+      },
+    };
+    expect(() => saveCheckpoint(path, { ...contents, meta: { format: "test", step: 5 } }, fullDisk)).toThrow(/ENOSPC/);
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(readdirSync(dir)).toEqual(["checkpoint.bin"]);
+    expect(loadCheckpoint(path).meta).toEqual({ format: "test", step: 4 });
+    // A short write that reports 0 bytes is a failure too, not an endless loop.
+    expect(() => writeFileAtomic(join(dir, "other.bin"), new Uint8Array(10), { write: () => 0 })).toThrow(/short write/);
+    expect(readdirSync(dir)).toEqual(["checkpoint.bin"]);
+  });
+});
+
+describe("diffspec train: bad input", () => {
+  test("a backend without gradients is a ConfigError; a corrupt checkpoint in --out is an InputFileError naming it", async () => {
+    const { trainCommand } = await import("../cli/train.ts");
+    const dir = mkdtempSync(join(tmpdir(), "glyffuser-train-"));
+    await expect(trainCommand(["--out", dir, "--backend", "onnxruntime-cpu"])).rejects.toThrow(/training needs gradients/);
+    writeFileSync(join(dir, "checkpoint.bin"), "DSGLYCKP but then nothing sensible at all, and long enough to be read as a checkpoint file");
+    await expect(trainCommand(["--out", dir, "--backend", "tfjs-wasm"])).rejects.toThrow(InputFileError);
+    await expect(trainCommand(["--out", dir, "--backend", "tfjs-wasm"])).rejects.toThrow(join(dir, "checkpoint.bin"));
+    await expect(trainCommand(["--out", join(dir, "fresh"), "--backend", "tfjs-wasm", "--lr=-1"])).rejects.toThrow(/lr = -1 is not allowed/);
+    expect(readdirSync(dir)).toEqual(["checkpoint.bin"]); // nothing created for the refused run
+  });
+});
