@@ -12,13 +12,12 @@
  */
 import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { require, requireOneOf } from "../errors.ts";
-import { DEFAULT_SCHEDULE } from "../schedule.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import { resolveConfig } from "./common.ts";
 import {
   History, StepCounter, combineUpdate, inferenceSchedule, noisePrediction, requireInert, requireOrder, requireSteps,
   sigmaSpacingOf, trainSchedule, vp, x0FromEps, type SigmaSpacing, type TrainSchedule,
-  type MultistepCommonConfig,
+  type MultistepCommonConfig, MULTISTEP_COMMON_DEFAULTS,
 } from "./multistep.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./scheduler.ts";
 
@@ -34,29 +33,13 @@ export type DEISConfig = MultistepCommonConfig & {
 
 /** diffusers v0.40.0 defaults (every key of its config), plus `compat`. */
 export const DEIS_DEFAULTS: DEISConfig = {
-  numTrainTimesteps: DEFAULT_SCHEDULE.numTrainTimesteps,
-  betaStart: DEFAULT_SCHEDULE.betaStart,
-  betaEnd: DEFAULT_SCHEDULE.betaEnd,
-  betaSchedule: DEFAULT_SCHEDULE.betaSchedule,
-  trainedBetas: undefined,
-  solverOrder: 2,
-  predictionType: "epsilon",
-  thresholding: false,
-  dynamicThresholdingRatio: 0.995,
-  sampleMaxValue: 1,
+  ...MULTISTEP_COMMON_DEFAULTS,
   algorithmType: "deis",
   solverType: "logrho",
   lowerOrderFinal: true,
-  useKarrasSigmas: false,
-  useExponentialSigmas: false,
-  useBetaSigmas: false,
-  useFlowSigmas: false,
-  flowShift: 1,
   timestepSpacing: "linspace",
   stepsOffset: 0,
-  useDynamicShifting: false,
   timeShiftType: "exponential",
-  compat: "math",
 };
 
 /** ∫ (log τ − log c)/(log b − log c) dτ, evaluated at τ = t (the linear Lagrange basis in log ρ). */

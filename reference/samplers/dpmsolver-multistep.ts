@@ -13,14 +13,13 @@
  */
 import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { require, requireOneOf } from "../errors.ts";
-import { DEFAULT_SCHEDULE } from "../schedule.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import { resolveConfig } from "./common.ts";
 import {
   History, M0, M1, M2, StepCounter, clippedSteps, combineUpdate, dataPrediction, dpmWeights, drawNoise, inferenceSchedule,
   noisePrediction, requireInert, requireOrder, requireSteps, sigmaSpacingOf, trainSchedule, vAdd, vScale, vSub, vp, x0FromEps,
   type DpmAlgorithm, type SigmaSpacing, type TrainSchedule, type VP, type Vec,
-  type MultistepCommonConfig,
+  type MultistepCommonConfig, MULTISTEP_COMMON_DEFAULTS,
 } from "./multistep.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./scheduler.ts";
 
@@ -42,32 +41,19 @@ export type DPMSolverMultistepConfig = MultistepCommonConfig & {
 
 /** diffusers v0.40.0 defaults (every key of its config), plus `compat`. */
 export const DPM_MULTISTEP_DEFAULTS: DPMSolverMultistepConfig = {
-  ...DEFAULT_SCHEDULE,
-  trainedBetas: undefined,
-  solverOrder: 2,
-  predictionType: "epsilon",
-  thresholding: false,
-  dynamicThresholdingRatio: 0.995,
-  sampleMaxValue: 1,
+  ...MULTISTEP_COMMON_DEFAULTS,
   algorithmType: "dpmsolver++",
   solverType: "midpoint",
   lowerOrderFinal: true,
   eulerAtFinal: false,
-  useKarrasSigmas: false,
-  useExponentialSigmas: false,
-  useBetaSigmas: false,
   useLuLambdas: false,
-  useFlowSigmas: false,
-  flowShift: 1,
   finalSigmasType: "zero",
   lambdaMinClipped: -Infinity,
   varianceType: null,
   timestepSpacing: "linspace",
   stepsOffset: 0,
   rescaleBetasZeroSnr: false,
-  useDynamicShifting: false,
   timeShiftType: "exponential",
-  compat: "math",
 };
 
 export const DPM_ALGORITHMS: readonly DpmAlgorithm[] = ["dpmsolver++", "sde-dpmsolver++", "dpmsolver", "sde-dpmsolver"];

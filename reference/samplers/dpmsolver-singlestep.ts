@@ -13,14 +13,13 @@
  */
 import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { require, requireOneOf } from "../errors.ts";
-import { DEFAULT_SCHEDULE } from "../schedule.ts";
 import { resolveConfig } from "./common.ts";
 import { dpmAlgorithmOf } from "./dpmsolver-multistep.ts";
 import {
   History, M0, M1, M2, StepCounter, clippedSteps, combineUpdate, dataPrediction, dpmWeights, drawNoise, inferenceSchedule,
   noisePrediction, requireInert, requireOrder, requireSteps, sigmaSpacingOf, trainSchedule, vAdd, vScale, vSub, vp, x0FromEps,
   type DpmAlgorithm, type SigmaSpacing, type TrainSchedule, type Vec,
-  type MultistepCommonConfig,
+  type MultistepCommonConfig, MULTISTEP_COMMON_DEFAULTS,
 } from "./multistep.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./scheduler.ts";
 
@@ -37,30 +36,14 @@ export type DPMSolverSinglestepConfig = MultistepCommonConfig & {
 
 /** diffusers v0.40.0 defaults (every key of its config; this class has no timestepSpacing), plus `compat`. */
 export const DPM_SINGLESTEP_DEFAULTS: DPMSolverSinglestepConfig = {
-  numTrainTimesteps: DEFAULT_SCHEDULE.numTrainTimesteps,
-  betaStart: DEFAULT_SCHEDULE.betaStart,
-  betaEnd: DEFAULT_SCHEDULE.betaEnd,
-  betaSchedule: DEFAULT_SCHEDULE.betaSchedule,
-  trainedBetas: undefined,
-  solverOrder: 2,
-  predictionType: "epsilon",
-  thresholding: false,
-  dynamicThresholdingRatio: 0.995,
-  sampleMaxValue: 1,
+  ...MULTISTEP_COMMON_DEFAULTS,
   algorithmType: "dpmsolver++",
   solverType: "midpoint",
   lowerOrderFinal: false,
-  useKarrasSigmas: false,
-  useExponentialSigmas: false,
-  useBetaSigmas: false,
-  useFlowSigmas: false,
-  flowShift: 1,
   finalSigmasType: "zero",
   lambdaMinClipped: -Infinity,
   varianceType: null,
-  useDynamicShifting: false,
   timeShiftType: "exponential",
-  compat: "math",
 };
 
 /**

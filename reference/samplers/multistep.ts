@@ -14,17 +14,37 @@
  */
 import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
 import { ConfigError, MissingPrimitiveError, ShapeError, StateError, require, requireOneOf, requirePositiveInt } from "../errors.ts";
-import { alphasCumprod as cumprod, linspace, makeBetas, type ScheduleConfig } from "../schedule.ts";
+import { DEFAULT_SCHEDULE, alphasCumprod as cumprod, linspace, makeBetas, type BetaSchedule, type ScheduleConfig } from "../schedule.ts";
 import { convertSigmas, sigmaToTimestep, timestepForSigma } from "./sigmas.ts";
 import { roundHalfEven, type TimestepSpacing } from "../timesteps.ts";
 import type { Compat } from "./common.ts";
-import type { BetaSchedule } from "../schedule.ts";
 import { postprocessX0, predictEps, predictX0 } from "./common.ts";
 import type { NoiseProvider, StepOptions } from "./scheduler.ts";
 
 // ─── λ and the VP coefficients of a noise level ───────────────────────────────────────────────────
 
 /** The VP view of a VE noise level σ: α = 1/√(σ²+1), σ_t = σ·α, λ = log α − log σ_t (= −log σ). */
+
+/** diffusers v0.40.0's default values of the shared keys (lowerOrderFinal differs per class). */
+export const MULTISTEP_COMMON_DEFAULTS: Omit<MultistepCommonConfig, "lowerOrderFinal"> = {
+  numTrainTimesteps: DEFAULT_SCHEDULE.numTrainTimesteps,
+  betaStart: DEFAULT_SCHEDULE.betaStart,
+  betaEnd: DEFAULT_SCHEDULE.betaEnd,
+  betaSchedule: DEFAULT_SCHEDULE.betaSchedule,
+  trainedBetas: undefined,
+  solverOrder: 2,
+  predictionType: "epsilon",
+  thresholding: false,
+  dynamicThresholdingRatio: 0.995,
+  sampleMaxValue: 1,
+  useKarrasSigmas: false,
+  useExponentialSigmas: false,
+  useBetaSigmas: false,
+  useFlowSigmas: false,
+  flowShift: 1,
+  useDynamicShifting: false,
+  compat: "math",
+};
 
 /** The config keys every diffusers multistep solver (DPM-Solver ±, UniPC, DEIS) shares, camelCase. */
 export type MultistepCommonConfig = {

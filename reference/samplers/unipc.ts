@@ -14,14 +14,13 @@
  */
 import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { require } from "../errors.ts";
-import { DEFAULT_SCHEDULE } from "../schedule.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import { resolveConfig } from "./common.ts";
 import {
   History, M0, StepCounter, combineUpdate, dataPrediction, inferenceSchedule, noisePrediction, requireInert, requireOrder,
   requireSteps, sigmaSpacingOf, solveLinear, trainSchedule, vAdd, vScale, vSub, vp, x0FromEps,
   type SigmaSpacing, type TrainSchedule, type Vec, type VP,
-  type MultistepCommonConfig,
+  type MultistepCommonConfig, MULTISTEP_COMMON_DEFAULTS,
 } from "./multistep.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./scheduler.ts";
 
@@ -44,33 +43,20 @@ export type UniPCConfig = MultistepCommonConfig & {
 
 /** diffusers v0.40.0 defaults (every key of its config), plus `compat`. */
 export const UNIPC_DEFAULTS: UniPCConfig = {
-  ...DEFAULT_SCHEDULE,
-  trainedBetas: undefined,
-  solverOrder: 2,
-  predictionType: "epsilon",
-  thresholding: false,
-  dynamicThresholdingRatio: 0.995,
-  sampleMaxValue: 1,
+  ...MULTISTEP_COMMON_DEFAULTS,
   predictX0: true,
   solverType: "bh2",
   lowerOrderFinal: true,
   disableCorrector: [],
   solverP: null,
-  useKarrasSigmas: false,
-  useExponentialSigmas: false,
-  useBetaSigmas: false,
-  useFlowSigmas: false,
-  flowShift: 1,
   timestepSpacing: "linspace",
   stepsOffset: 0,
   finalSigmasType: "zero",
   rescaleBetasZeroSnr: false,
-  useDynamicShifting: false,
   timeShiftType: "exponential",
   sigmaMin: null,
   sigmaMax: null,
   shiftTerminal: null,
-  compat: "math",
 };
 
 /** The B(h)-scaled right-hand side and the φ weight of UniPC (diffusers' recursion, k = 1 … order). */
