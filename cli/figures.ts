@@ -30,7 +30,7 @@ const END = "<!-- figures:end -->";
 export function figureBlock(chapter: string): string {
   const figs = FIGURES.filter((f) => f.chapter === chapter);
   if (figs.length === 0) return "";
-  const body = figs.map((f) => `![${f.name}](figures/${f.name}.svg)\n\n*Figure ${f.name.slice(0, 2).replace(/^0/, "")}. ${f.caption}*`).join("\n\n");
+  const body = figs.map((f) => `![${f.name}](figures/${f.name}.svg)\n\n*Figure ${f.name.split("-")[0].replace(/^0/, "")}. ${f.caption}*`).join("\n\n");
   return `${BEGIN}\n## Figures\n\n${body}\n${END}`;
 }
 

@@ -3,6 +3,8 @@
  * oracle), deterministically from fixed seeds. `npm run figures` writes them to spec/figures/;
  * test/figures.test.ts checks that regenerating reproduces the committed files byte for byte.
  */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { VegaLiteSpec } from "./vega.ts";
 import { baseConfig } from "./vega.ts";
 import { GaussianStream } from "../reference/rng.ts";
@@ -319,4 +321,114 @@ const fig9: Figure = {
 };
 
 FIGURES.push(fig6, fig7, fig9);
+FIGURES.sort((a, b) => a.name.localeCompare(b.name));
+
+// ─── figure 10: the glyph dataset and the trained glyffuser (only when the dataset is present) ──
+
+/** The six focus radicals of the committed subset, by number, with their glyph. */
+const GLYPH_RADICALS: [number, string][] = [[167, "金 167"], [85, "氵 85"], [140, "艹 140"], [64, "扌 64"], [9, "亻 9"], [75, "木 75"]];
+
+const fig10Umap: Figure = {
+  name: "10a-glyph-umap",
+  chapter: "13-glyffuser.md",
+  caption: "A UMAP projection (umap-js, 15 neighbours, min-dist 0.1, seeded) of 500 glyphs of the committed 32×32 dataset — about 70 of each focus radical (金 氵 艹 扌 亻 木) and 80 others, spread over code points — coloured by radical, over a Gaussian kernel density estimate of the projected points (Scott's-rule bandwidth, 30×30 grid; darker = denser). Each focus radical forms its own cluster — 扌 and 木, both narrow left-side components, lie next to each other and overlap at their edge — and the glyphs of other radicals scatter between and around the clusters, mostly in the low-density regions. Nearness in pixel space follows the radical and the glyph's layout, not its meaning: that is the structure the diffusion model has to learn.",
+  async build() {
+    const { UMAP } = await import("umap-js");
+    const { loadGlyphDataset, glyphPixels, spreadPick } = await import("../glyffuser/dataset.ts");
+    const ds = loadGlyphDataset();
+    const idx = ds.records.map((r, i) => ({ r, i }));
+    const chosen: { i: number; label: string }[] = [];
+    for (const [rad, label] of GLYPH_RADICALS) for (const { i } of spreadPick(idx.filter((e) => e.r.radical === rad), 70)) chosen.push({ i, label });
+    const focus = new Set(GLYPH_RADICALS.map((g) => g[0]));
+    for (const { i } of spreadPick(idx.filter((e) => !focus.has(e.r.radical)), 80)) chosen.push({ i, label: "other" });
+    const X = chosen.map(({ i }) => Array.from(glyphPixels(ds, i), (v) => v / 255));
+    const s = new GaussianStream("fig10/umap");
+    const umap = new UMAP({ nComponents: 2, nNeighbors: 15, minDist: 0.1, random: () => s.uniform() });
+    const Y = umap.fit(X).map(([a, b]) => [r4(a), r4(b)]);
+    // KDE over the projection: product Gaussian kernel, Scott's rule h_d = σ_d · n^(−1/6) (d = 2).
+    const n = Y.length;
+    const axisStats = [0, 1].map((d) => {
+      const v = Y.map((p) => p[d]);
+      const mean = v.reduce((a, b) => a + b, 0) / n;
+      const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+      const lo = Math.min(...v), hi = Math.max(...v), pad = 0.08 * (hi - lo);
+      return { h: sd * n ** (-1 / 6), lo: lo - pad, hi: hi + pad };
+    });
+    const G = 30;
+    const [ax, ay] = axisStats;
+    const dx = (ax.hi - ax.lo) / G, dy = (ay.hi - ay.lo) / G;
+    const cells: { x0: number; x1: number; y0: number; y1: number; density: number }[] = [];
+    for (let gy = 0; gy < G; gy++) {
+      for (let gx = 0; gx < G; gx++) {
+        const cx = ax.lo + (gx + 0.5) * dx, cy = ay.lo + (gy + 0.5) * dy;
+        let sum = 0;
+        for (const [px, py] of Y) sum += Math.exp(-0.5 * (((cx - px) / ax.h) ** 2 + ((cy - py) / ay.h) ** 2));
+        cells.push({ x0: r4(ax.lo + gx * dx), x1: r4(ax.lo + (gx + 1) * dx), y0: r4(ay.lo + gy * dy), y1: r4(ay.lo + (gy + 1) * dy), density: sum / (n * 2 * Math.PI * ax.h * ay.h) });
+      }
+    }
+    const dmax = Math.max(...cells.map((c) => c.density));
+    const kde = cells.map((c) => ({ ...c, density: r4(c.density / dmax) }));
+    const points = chosen.map((c, k) => ({ x: Y[k][0], y: Y[k][1], radical: c.label, char: ds.records[c.i].char }));
+    const domain = [...GLYPH_RADICALS.map((g) => g[1]), "other"];
+    const xs = { domain: [r4(ax.lo), r4(ax.hi)], nice: false, zero: false }, ys = { domain: [r4(ay.lo), r4(ay.hi)], nice: false, zero: false };
+    return {
+      $schema: SCHEMA, config: baseConfig, width: 460, height: 400,
+      title: "The glyph dataset in 2-D: UMAP with a kernel density estimate",
+      layer: [
+        { data: { values: kde }, mark: { type: "rect", stroke: null },
+          encoding: { x: { field: "x0", type: "quantitative", title: "UMAP 1", scale: xs, axis: { grid: false } }, x2: { field: "x1" }, y: { field: "y0", type: "quantitative", title: "UMAP 2", scale: ys, axis: { grid: false } }, y2: { field: "y1" },
+            color: { field: "density", type: "quantitative", title: "KDE (rel.)", scale: { scheme: "greys", domain: [0, 1] }, legend: { orient: "right" } } } },
+        { data: { values: points }, mark: { type: "circle", size: 22, opacity: 0.85, stroke: "#ffffff", strokeWidth: 0.4 },
+          encoding: { x: { field: "x", type: "quantitative", scale: xs }, y: { field: "y", type: "quantitative", scale: ys }, color: { field: "radical", type: "nominal", title: "radical", scale: { domain, range: ["#e6550d", "#3182bd", "#31a354", "#d62728", "#9467bd", "#8c564b", "#bdbdbd"] } } } },
+      ],
+      resolve: { scale: { color: "independent" } },
+    } as VegaLiteSpec;
+  },
+};
+
+const DENOISE_PROMPTS = ["gold", "water", "tree", "hand"];
+/** Frames drawn: the initial noise (0) and the sample after these steps (of DENOISE_STEPS). */
+const DENOISE_PICK = [0, 10, 14, 16, 18, 20];
+const DENOISE_STEPS = 20;
+
+const fig10Denoise: Figure = {
+  name: "10b-glyph-denoising",
+  chapter: "13-glyffuser.md",
+  caption: `The committed glyffuser denoising from pure noise (left) to the final glyph (right): 20 DDIM steps, seed 0, guidance w = 3, onnxruntime-cpu, one row per prompt (${DENOISE_PROMPTS.map((p) => `"${p}"`).join(", ")}), six frames of the trajectory xₜ (the initial noise and after steps 10, 14, 16, 18 and 20), each average-pooled to 16×16 for the figure (ink: dark). The sample stays dominated by noise for the first half of the steps (not drawn: they look like the noise column) and the glyph emerges over the last few steps, coarse layout first, strokes last. The final glyphs are glyph-like (strokes, boxes, radical-like parts) but not specific to their prompt: the small, briefly trained committed model largely ignores its text (see the limits above and fixtures/glyffuser/README.md).`,
+  async build() {
+    const { sampleGlyphs } = await import("../glyffuser/sample.ts");
+    const B = DENOISE_PROMPTS.length;
+    const S = 32, P = 16, f = S / P;
+    const frames: Float64Array[] = [];
+    // The initial noise xT is drawn by sampleGlyphs from GaussianStream(seed) (initNoiseSigma = 1 for DDIM).
+    frames.push(new GaussianStream(0).randn([B, 1, S, S]).data);
+    await sampleGlyphs({ prompts: DENOISE_PROMPTS, steps: DENOISE_STEPS, sampler: "ddim", guidance: 3, seed: 0, backend: "onnxruntime-cpu", onStep: (_i, _t, x) => { frames.push(Float64Array.from(x)); } });
+    const pick = DENOISE_PICK;
+    const values: object[] = [];
+    for (let b = 0; b < B; b++) {
+      pick.forEach((fi, col) => {
+        const img = frames[fi].subarray(b * S * S, (b + 1) * S * S);
+        for (let py = 0; py < P; py++) for (let px = 0; px < P; px++) {
+          let sum = 0;
+          for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) sum += img[(py * f + dy) * S + px * f + dx];
+          const ink = Math.min(1, Math.max(0, (sum / (f * f) + 1) / 2));
+          values.push({ prompt: `"${DENOISE_PROMPTS[b]}"`, frame: fi === 0 ? "noise" : `step ${fi}`, x: px, y: py, ink: Math.round(ink * 100) / 100 });
+        }
+      });
+    }
+    return {
+      $schema: SCHEMA, config: { ...baseConfig, view: { stroke: "#999" } }, title: "Denoising trajectories of the committed glyffuser", data: { values },
+      facet: { row: { field: "prompt", type: "nominal", title: null, sort: DENOISE_PROMPTS.map((p) => `"${p}"`) }, column: { field: "frame", type: "nominal", title: null, sort: pick.map((fi) => (fi === 0 ? "noise" : `step ${fi}`)) } },
+      spacing: 4,
+      spec: {
+        width: 64, height: 64, mark: { type: "rect" },
+        encoding: { x: { field: "x", type: "ordinal", axis: null }, y: { field: "y", type: "ordinal", axis: null }, color: { field: "ink", type: "quantitative", scale: { scheme: "greys", domain: [0, 1] }, legend: null } },
+      },
+    } as VegaLiteSpec;
+  },
+};
+
+// The same paths as glyffuser/dataset.ts DEFAULT_DATASET_PATH and glyffuser/model.ts DEFAULT_MODEL_PATH (not imported: their modules load at build time only).
+if (existsSync(fileURLToPath(new URL("../fixtures/glyphs/glyphs-32.bin", import.meta.url)))) FIGURES.push(fig10Umap);
+if (existsSync(fileURLToPath(new URL("../fixtures/glyffuser/glyffuser.json", import.meta.url)))) FIGURES.push(fig10Denoise);
 FIGURES.sort((a, b) => a.name.localeCompare(b.name));
