@@ -49,10 +49,12 @@ const step = async <T extends BTensor>(backend: Backend<T>, x: T, terms: readonl
  * posterior variance, η = 0 is the ODE.
  */
 export function getAncestralStep(sigmaFrom: number, sigmaTo: number, eta = 1): { sigmaDown: number; sigmaUp: number } {
-  if (!eta) return { sigmaDown: sigmaTo, sigmaUp: 0 };
-  const sigmaUp = Math.min(sigmaTo, eta * Math.sqrt((sigmaTo ** 2 * (sigmaFrom ** 2 - sigmaTo ** 2)) / sigmaFrom ** 2));
-  const sigmaDown = Math.sqrt(Math.max(sigmaTo ** 2 - sigmaUp ** 2, 0));
-  return { sigmaDown, sigmaUp };
+  if (!eta || sigmaTo === 0) return { sigmaDown: sigmaTo, sigmaUp: 0 };
+  // σ_up = min(σ_to, η·√(σ_to²(σ_from² − σ_to²)/σ_from²)), σ_down = √(σ_to² − σ_up²), with σ_to factored
+  // out so that tiny σ (≈ 1e-162) do not underflow when squared.
+  const r = sigmaTo / sigmaFrom;
+  const up = Math.min(1, eta * Math.sqrt(Math.max(1 - r * r, 0)));
+  return { sigmaDown: sigmaTo * Math.sqrt(1 - up * up), sigmaUp: sigmaTo * up };
 }
 
 /** x + scale·z with z ~ 𝒩(0, I) from `noise`. A draw scaled by 0 without a provider is skipped. */
