@@ -197,8 +197,12 @@ async function perfectModelRun(r: Raw): Promise<void> {
   // differences of ε̂): its bound grows with the largest step ratio σᵢ/σᵢ₊₁ squared, and when σ_T ≫ 1 (cosine, zero
   // SNR) only finiteness is checked.
   const noisePred = config.algorithmType === "dpmsolver" || config.algorithmType === "sde-dpmsolver" || config.predictX0 === false || r.cls === "DEISMultistepScheduler";
+  // A singlestep method of order k takes its step over a whole block of k σ's, so its h spans the block.
+  const span = r.cls === "DPMSolverSinglestepScheduler" ? Number(config.solverOrder ?? 2) : 1;
   let ratio = 1;
-  for (let i = 0; i + 1 < sig.length && sig[i + 1] > 0; i++) ratio = Math.max(ratio, sig[i] / sig[i + 1]);
+  let lastPositive = sig.length - 1;
+  while (lastPositive > 0 && !(sig[lastPositive] > 0)) lastPositive--;
+  for (let i = 0; i < lastPositive; i++) ratio = Math.max(ratio, sig[i] / sig[Math.min(i + span, lastPositive)]);
   const tol = Math.max(1e-10, 1e-15 * (1 + sig[0] * sig[0]), noisePred ? 1e-15 * ratio * ratio : 0);
   const exact = !(noisePred && sig[0] > 300);
   const noise = hostNoise(referenceBackend, new GaussianStream(`${r.seed}/noise`));
