@@ -15,7 +15,7 @@
 import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
 import { ConfigError, MissingPrimitiveError, ShapeError, StateError, require, requireOneOf, requirePositiveInt } from "../errors.ts";
 import { DEFAULT_SCHEDULE, alphasCumprod as cumprod, linspace, makeBetas, type BetaSchedule, type ScheduleConfig } from "../schedule.ts";
-import { convertSigmas, sigmaToTimestep, timestepForSigma } from "./sigmas.ts";
+import { convertSigmas, float32Cumprod, sigmaToTimestep, timestepForSigma } from "./sigmas.ts";
 import { roundHalfEven, type TimestepSpacing } from "../timesteps.ts";
 import type { Compat } from "./common.ts";
 import { postprocessX0, predictEps, predictX0 } from "./common.ts";
@@ -111,18 +111,6 @@ export function trainSchedule(config: ScheduleConfig, compat: Compat = "math"): 
   };
 }
 
-/**
- * ᾱ as diffusers stores it (`compat: "diffusers"`): float32 αᵢ = fl(1 − βᵢ), a cumulative product
- * accumulated in double (torch's CPU accumulation type) and stored as float32. This matters for σ₀:
- * 1 − ᾱ₀ ≈ β₀ ≈ 10⁻³ cancels, so float32 rounding of ᾱ₀ moves σ₀ by ≈ 10⁻⁵ relative, which Karras
- * and exponential spacings (anchored at σ_min = σ₀) carry into every σ.
- */
-export function float32Cumprod(betas: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(betas.length);
-  let p = 1;
-  for (let i = 0; i < betas.length; i++) out[i] = Math.fround((p *= Math.fround(1 - Math.fround(betas[i]))));
-  return out;
-}
 
 /**
  * TS-SPACING as the multistep samplers define it (diffusers DPMSolverMultistep/UniPC/DEIS

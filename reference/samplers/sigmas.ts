@@ -548,10 +548,15 @@ export function torchLinspaceFloat32(start: number, end: number, n: number): Flo
   return out;
 }
 
-/** ᾱ = cumprod(1 − β) as torch computes it for float32 β: 1 − β rounded to float32, the running product in double, each ᾱ rounded. */
-function float32Cumprod(betas: ArrayLike<number>): Float64Array {
+/**
+ * ᾱ as diffusers stores it (`compat: "diffusers"`): float32 αᵢ = fl(1 − fl(βᵢ)), a cumulative product
+ * accumulated in double (torch's CPU accumulation type) and stored as float32. This matters for σ₀:
+ * 1 − ᾱ₀ ≈ β₀ ≈ 10⁻³ cancels, so float32 rounding of ᾱ₀ moves σ₀ by ≈ 10⁻⁵ relative, which Karras
+ * and exponential spacings (anchored at σ_min = σ₀) carry into every σ.
+ */
+export function float32Cumprod(betas: ArrayLike<number>): Float64Array {
   let p = 1;
-  return Float64Array.from(betas, (b) => f32((p *= f32(1 - b))));
+  return Float64Array.from(betas, (b) => f32((p *= f32(1 - f32(b)))));
 }
 
 /**
