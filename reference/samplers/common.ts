@@ -71,8 +71,16 @@ export async function predictEps<T extends BTensor>(backend: Backend<T>, p: Pred
   return backend.combine([sample, output], [cs, co]);
 }
 
-/** SAMP-X0-CLIP / PARAM-THRESHOLD: the optional non-linear post-processing of x̂₀. */
+/**
+ * SAMP-X0-CLIP / PARAM-THRESHOLD: the optional non-linear post-processing of x̂₀. With sampleMaxValue < 1,
+ * s = clamp(quantile, 1, maxValue) is maxValue for every image (torch.clamp with min > max returns max, as
+ * diffusers computes it), so thresholding is a clip to ±maxValue and a division by maxValue: no quantile pass.
+ */
 export async function postprocessX0<T extends BTensor>(backend: Backend<T>, x0: T, c: Pick<BaseSchedulerConfig, "thresholding" | "clipSample" | "clipSampleRange" | "dynamicThresholdingRatio" | "sampleMaxValue">): Promise<T> {
+  if (c.thresholding && c.sampleMaxValue < 1) {
+    if (!backend.clamp) throw new MissingPrimitiveError("clamp", backend.name);
+    return backend.combine([await backend.clamp(x0, -c.sampleMaxValue, c.sampleMaxValue)], [1 / c.sampleMaxValue]);
+  }
   if (c.thresholding) {
     if (!backend.threshold) throw new MissingPrimitiveError("threshold", backend.name);
     return backend.threshold(x0, c.dynamicThresholdingRatio, c.sampleMaxValue);

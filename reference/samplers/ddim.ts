@@ -15,9 +15,9 @@ import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { ConfigError, require } from "../errors.ts";
 import { previousTimestep, setTimesteps as spacedTimesteps } from "../timesteps.ts";
 import type { Schedule } from "../schedule.ts";
-import { BASE_DEFAULTS, predictEps, predictX0, resolveConfig, stepIndexOf, type BaseSchedulerConfig } from "./common.ts";
+import { BASE_DEFAULTS, postprocessX0, predictEps, predictX0, resolveConfig, stepIndexOf, type BaseSchedulerConfig } from "./common.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./scheduler.ts";
-import { alphaBarOr, postprocess, requireDefinedX0, requireNoise, scheduleOf, validateCommon } from "./ddpm.ts";
+import { alphaBarOr, requireDefinedX0, requireNoise, scheduleOf, validateCommon } from "./ddpm.ts";
 
 export type DDIMConfig = BaseSchedulerConfig & { setAlphaToOne: boolean } & Record<string, unknown>;
 
@@ -110,7 +110,7 @@ export class DDIMScheduler<T extends BTensor> implements Scheduler<T> {
     const k = ddimCoefficients(abarT, alphaBarOr(this.schedule, this.previousTimestep(i), this.finalAlphaCumprod), eta);
 
     const x0Raw = await predictX0(b, c.predictionType, modelOutput, sample, alpha, sigma);
-    const x0 = await postprocess(b, x0Raw, c);
+    const x0 = await postprocessX0(b, x0Raw, c);
     // ε̂ belongs to the unclipped x̂₀ unless use_clipped_model_output (as in diffusers).
     const eps = options.useClippedModelOutput && x0 !== x0Raw
       ? await b.combine([sample, x0], [1 / sigma, -alpha / sigma])

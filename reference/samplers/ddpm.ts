@@ -13,7 +13,7 @@
  * This module also holds the helpers DDIM and PNDM share (ᾱ-indexed discrete-time schedulers).
  */
 import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
-import { ConfigError, DiffspecError, MissingPrimitiveError, ShapeError, require, requireOneOf } from "../errors.ts";
+import { ConfigError, DiffspecError, ShapeError, require, requireOneOf } from "../errors.ts";
 import { makeSchedule, type Schedule, type ScheduleConfig } from "../schedule.ts";
 import { setTimesteps as spacedTimesteps } from "../timesteps.ts";
 import { BASE_DEFAULTS, postprocessX0, predictX0, resolveConfig, stepIndexOf, type BaseSchedulerConfig } from "./common.ts";
@@ -46,19 +46,6 @@ export function validateCommon(className: string, c: Partial<BaseSchedulerConfig
     const m = c.sampleMaxValue as number;
     require(typeof m === "number" && Number.isFinite(m) && m > 0, `${className}.sampleMaxValue`, m, "a finite number > 0");
   }
-}
-
-/**
- * SAMP-X0-CLIP / PARAM-THRESHOLD on x̂₀. With sampleMaxValue < 1, s = clamp(quantile, 1, maxValue) is
- * maxValue for every image (torch.clamp with min > max returns max, as diffusers computes it), so
- * thresholding is a clip to ±maxValue followed by a division by maxValue.
- */
-export async function postprocess<T extends BTensor>(b: Backend<T>, x0: T, c: BaseSchedulerConfig): Promise<T> {
-  if (c.thresholding && c.sampleMaxValue < 1) {
-    if (!b.clamp) throw new MissingPrimitiveError("clamp", b.name);
-    return b.combine([await b.clamp(x0, -c.sampleMaxValue, c.sampleMaxValue)], [1 / c.sampleMaxValue]);
-  }
-  return postprocessX0(b, x0, c);
 }
 
 /**
@@ -190,7 +177,7 @@ export class DDPMScheduler<T extends BTensor> implements Scheduler<T> {
     const learned = c.varianceType === "learned" || c.varianceType === "learned_range";
     const [output, predictedVariance] = learned ? await splitChannels(b, modelOutput, sample) : [modelOutput, undefined];
 
-    const x0 = await postprocess(b, await predictX0(b, c.predictionType, output, sample, Math.sqrt(abarT), Math.sqrt(1 - abarT)), c);
+    const x0 = await postprocessX0(b, await predictX0(b, c.predictionType, output, sample, Math.sqrt(abarT), Math.sqrt(1 - abarT)), c);
     // diffusers draws noise whenever t > 0; Ho et al. (Alg. 2) never on the step to x₀ (spec: deviations).
     const noisy = c.compat === "diffusers" ? timestep > 0 : prev >= 0;
     if (!noisy) return { prevSample: await b.combine([x0, sample], [post.x0, post.xt]), predOriginalSample: x0 };

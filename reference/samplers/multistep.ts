@@ -13,7 +13,7 @@
  * tensors only go through `backend.combine` (and `threshold`, `toHost`/`fromHost` for `varianceType`).
  */
 import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
-import { ConfigError, MissingPrimitiveError, ShapeError, StateError, require, requireOneOf, requirePositiveInt } from "../errors.ts";
+import { ConfigError, ShapeError, StateError, require, requireOneOf, requirePositiveInt } from "../errors.ts";
 import { DEFAULT_SCHEDULE, alphasCumprod as cumprod, linspace, makeBetas, type BetaSchedule, type ScheduleConfig } from "../schedule.ts";
 import { convertSigmas, float32Cumprod, sigmaToTimestep, timestepForSigma } from "./sigmas.ts";
 import { roundHalfEven, type TimestepSpacing } from "../timesteps.ts";
@@ -281,12 +281,6 @@ export async function dataPrediction<T extends BTensor>(backend: Backend<T>, c: 
   if (c.varianceType === "learned" || c.varianceType === "learned_range") output = await meanChannels(backend, output, sample);
   const { alpha, sigma } = vp(sigmaVE);
   const x0 = await predictX0(backend, c.predictionType, output, sample, alpha, sigma);
-  if (c.thresholding && c.sampleMaxValue < 1) {
-    // s = clamp(quantile, 1, maxValue) is maxValue for every image when maxValue < 1 (torch.clamp with
-    // min > max returns max): thresholding is then a clip to ±maxValue and a division by maxValue.
-    if (!backend.clamp) throw new MissingPrimitiveError("clamp", backend.name);
-    return backend.combine([await backend.clamp(x0, -c.sampleMaxValue, c.sampleMaxValue)], [1 / c.sampleMaxValue]);
-  }
   return postprocessX0(backend, x0, { ...c, clipSample: false, clipSampleRange: 1 });
 }
 
