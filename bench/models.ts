@@ -51,7 +51,9 @@ export async function loadUNet<T extends BTensor>(backend: Backend<T>, size: UNe
   const embeddings = new GaussianStream(`bench-unet-context/${seed}`).normals(batch * tokens * config.crossAttentionDim);
   if (backend.name.startsWith("onnxruntime-")) {
     const { emitUNetOnnx } = await import("../glyffuser/unet-onnx.ts");
-    return onnxUNet(backend, emitUNetOnnx(config, "random", seed), config, embeddings, undefined, batch, parameters);
+    // Self-attention at 128² would need a [B, h, 16384, 16384] score matrix (137 GB at batch 16): chunk the queries.
+    const attentionQueryChunk = resolution * resolution > 4096 ? 1024 : undefined;
+    return onnxUNet(backend, emitUNetOnnx(config, "random", seed, { attentionQueryChunk }), config, embeddings, undefined, batch, parameters);
   }
   if (backend.name.startsWith("tfjs-")) return tfjsUNet(backend, config, initUNetWeights(config, seed), embeddings, undefined, batch, parameters);
   throw noImplementation(backend);

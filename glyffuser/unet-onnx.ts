@@ -17,7 +17,7 @@ import { ConfigError, InputFileError } from "../reference/errors.ts";
 import { initUNetWeights, unetForward, unetParamSpecs, validateUNetConfig, weightProblems, type UNetConfig, type UNetOps, type UNetWeights } from "./unet.ts";
 
 /** The ops over value names of a graph under construction. */
-export function onnxUNetOps(g: GraphBuilder, weights: UNetWeights): UNetOps<string> {
+export function onnxUNetOps(g: GraphBuilder, weights: UNetWeights, opts: { attentionQueryChunk?: number } = {}): UNetOps<string> {
   const param = (name: string): string => {
     if (g.has(name)) return name;
     const p = weights.get(name);
@@ -47,7 +47,7 @@ export function onnxUNetOps(g: GraphBuilder, weights: UNetWeights): UNetOps<stri
     toTokens: (x, o) => g.transpose(g.reshape(x, [0, o.channels, o.height * o.width]), [0, 2, 1]),
     fromTokens: (x, o) => g.reshape(g.transpose(x, [0, 2, 1]), [0, o.channels, o.height, o.width]),
     chunk2: (x, o) => g.split(x, [o.dim / 2, o.dim / 2], -1) as [string, string],
-    attention: (q, k, v, o) => attention(g, q, k, v, o),
+    attention: (q, k, v, o) => attention(g, q, k, v, { ...o, queryChunk: opts.attentionQueryChunk }),
   };
 }
 
@@ -57,6 +57,8 @@ export interface EmitUNetOptions {
   readonly doc?: string;
   /** Declare the encoder_attention_mask input (default true). */
   readonly mask?: boolean;
+  /** Evaluate attention in chunks of this many queries (memory-bounded; same result). Default: no chunking. */
+  readonly attentionQueryChunk?: number;
 }
 
 /**
@@ -74,7 +76,7 @@ export function emitUNetOnnx(config: UNetConfig, weights: UNetWeights | "random"
   const timestep = g.input(DENOISER_IO.timestep, "float32", [1]);
   const context = g.input(DENOISER_IO.encoderHiddenStates, "float32", ["batch", "tokens", config.crossAttentionDim]);
   const mask = o.mask === false ? undefined : g.input(DENOISER_IO.encoderAttentionMask, "float32", ["batch", "tokens"]);
-  const out = unetForward(onnxUNetOps(g, w), config, { sample, timestep, context, mask });
+  const out = unetForward(onnxUNetOps(g, w, { attentionQueryChunk: o.attentionQueryChunk }), config, { sample, timestep, context, mask });
   g.output(out, DENOISER_IO.output, "float32", ["batch", config.outChannels, S, S]);
   return g.toBytes();
 }

@@ -153,7 +153,7 @@ export interface UNetOps<X> {
   /** Split the last axis into two equal halves. */
   chunk2(x: X, o: { dim: number }): [X, X];
   /** Multi-head scaled dot-product attention on projected q [B, Lq, dim], k, v [B, Lk, dim]; mask [B, Lk] (1 = keep) adds −10⁴·(1 − mask). */
-  attention(q: X, k: X, v: X, o: { heads: number; dim: number; mask?: X }): X;
+  attention(q: X, k: X, v: X, o: { heads: number; dim: number; mask?: X; queryLength?: number }): X;
 }
 
 /** The inputs of one forward pass. */
@@ -196,7 +196,7 @@ export function unetForward<X>(ops: UNetOps<X>, c: UNetConfig, inp: UNetInputs<X
       const Q = ops.linear(q, `${an}.to_q`, { inFeatures: ch, outFeatures: ch, bias: false });
       const Kx = ops.linear(kv, `${an}.to_k`, { inFeatures: kvDim, outFeatures: ch, bias: false });
       const V = ops.linear(kv, `${an}.to_v`, { inFeatures: kvDim, outFeatures: ch, bias: false });
-      return ops.linear(ops.attention(Q, Kx, V, { heads: c.heads, dim: ch, mask }), `${an}.to_out`, { inFeatures: ch, outFeatures: ch });
+      return ops.linear(ops.attention(Q, Kx, V, { heads: c.heads, dim: ch, mask, queryLength: side * side }), `${an}.to_out`, { inFeatures: ch, outFeatures: ch });
     };
     if (c.selfAttention) {
       const n1 = ops.layerNorm(h, `${name}.norm1`, { dim: ch });

@@ -75,7 +75,7 @@ export function timestepEmbedding(g: GraphBuilder, t: string, width: number, o: 
  * processor): q [B, Lq, dim], k and v [B, Lk, dim] (already projected) → [B, Lq, dim].
  * `mask` (optional, [B, Lk], 1 = keep, 0 = drop) adds −10⁴·(1 − mask) to the scores, as diffusers does.
  */
-export function attention(g: GraphBuilder, q: string, k: string, v: string, o: { heads: number; dim: number; mask?: string }): string {
+export function attention(g: GraphBuilder, q: string, k: string, v: string, o: { heads: number; dim: number; mask?: string; queryLength?: number; queryChunk?: number }): string {
   const { heads, dim } = o;
   if (dim % heads) throw new ShapeError("attention dim", dim, `a multiple of heads (${heads})`);
   const dh = dim / heads;
@@ -84,12 +84,17 @@ export function attention(g: GraphBuilder, q: string, k: string, v: string, o: {
     const qh = split(q);
     const kt = g.transpose(g.reshape(k, [0, 0, heads, dh]), [0, 2, 3, 1]); // [B, h, dh, Lk]
     const vh = split(v);
-    let scores = g.mul(g.matMul(qh, kt), g.scalar(1 / Math.sqrt(dh), "scale")); // [B, h, Lq, Lk]
-    if (o.mask) {
-      const bias = g.mul(g.sub(g.scalar(1, "one"), g.cast(o.mask, "float32")), g.scalar(-10000, "neg_big")); // [B, Lk]
-      scores = g.add(scores, g.unsqueeze(bias, [1, 2])); // [B, 1, 1, Lk]
-    }
-    const out = g.matMul(g.softmax(scores, -1), vh); // [B, h, Lq, dh]
+    const bias = o.mask ? g.unsqueeze(g.mul(g.sub(g.scalar(1, "one"), g.cast(o.mask, "float32")), g.scalar(-10000, "neg_big")), [1, 2]) : undefined; // [B, 1, 1, Lk]
+    const attend = (qc: string): string => {
+      const scores = g.mul(g.matMul(qc, kt), g.scalar(1 / Math.sqrt(dh), "scale")); // [B, h, Lq, Lk]
+      return g.matMul(g.softmax(bias ? g.add(scores, bias) : scores, -1), vh); // [B, h, Lq, dh]
+    };
+    // Query chunking: the [B, h, Lq, Lk] score matrix of self-attention at high resolution does not fit in memory
+    // (128² tokens, batch 16, 8 heads: 137 GB in float32); chunks of `queryChunk` queries give the same result.
+    const { queryLength: L, queryChunk: C } = o;
+    const chunked = L !== undefined && C !== undefined && L > C;
+    const sizes = chunked ? Array.from({ length: Math.ceil(L / C) }, (_, i) => Math.min(C, L - i * C)) : [];
+    const out = chunked ? g.concat(g.split(qh, sizes, 2).map(attend), 2) : attend(qh);
     return g.reshape(g.transpose(out, [0, 2, 1, 3]), [0, 0, dim]);
   });
 }
