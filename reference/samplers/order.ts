@@ -35,6 +35,7 @@ import { referenceBackend } from "../../adapters/reference/index.ts";
 import { GaussianMixture } from "../distributions.ts";
 import { ConfigError, require } from "../errors.ts";
 import { x0Star, epsilonStar } from "../oracle.ts";
+import { onBackend, scheduleNoiseLevel } from "../conditioning/oracle.ts";
 import { GaussianStream } from "../rng.ts";
 import { karrasSigmas, makeSchedule, type Schedule } from "../schedule.ts";
 import type { Tensor } from "../tensor.ts";
@@ -111,24 +112,17 @@ export function veOracle<T extends BTensor>(backend: Backend<T>, data: GaussianM
 
 /**
  * The diffusers-style oracle ε*(xₜ, t) (VP) on a backend: αₜ, σₜ from the schedule at integer t, with
- * log σ interpolated between neighbours at a fractional t.
+ * log σ interpolated between neighbours at a fractional t (reference/conditioning/oracle.ts, unconditional).
  */
-export function vpOracle<T extends BTensor>(backend: Backend<T>, data: GaussianMixture, schedule: Pick<Schedule, "alphasCumprod">): Denoiser<T> {
-  const ac = schedule.alphasCumprod;
-  const N = ac.length;
-  const sigmaVE = (t: number): number => Math.sqrt((1 - ac[t]) / ac[t]);
-  return {
+export function vpOracle<T extends BTensor>(backend: Backend<T>, data: GaussianMixture, schedule: Pick<Schedule, "sigmas">): Denoiser<T> {
+  const level = scheduleNoiseLevel(schedule);
+  return onBackend<T>(backend, {
     predictionType: "epsilon",
-    async evaluate(sample, timestep) {
-      require(Number.isFinite(timestep) && timestep >= 0 && timestep <= N - 1, "oracle timestep", timestep, `a number in [0, ${N - 1}]`);
-      const lo = Math.floor(timestep);
-      const f = timestep - lo;
-      const s = f === 0 ? sigmaVE(lo) : Math.exp((1 - f) * Math.log(sigmaVE(lo)) + f * Math.log(sigmaVE(Math.min(lo + 1, N - 1))));
-      const alpha = 1 / Math.sqrt(1 + s * s);
-      const h: Tensor = { shape: [...sample.shape], data: Float64Array.from(await backend.toHost(sample)) };
-      return backend.fromHost(epsilonStar(data, h, alpha, s * alpha).data, sample.shape);
+    evaluate: (sample, timestep) => {
+      const { alpha, sigma } = level(timestep);
+      return epsilonStar(data, sample, alpha, sigma);
     },
-  };
+  });
 }
 
 // ─── the samplers ───────────────────────────────────────────────────────────────────────────────
