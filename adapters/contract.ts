@@ -29,6 +29,8 @@ export interface Backend<T extends BTensor = BTensor> {
   readonly name: string;
   /** The element type of its tensors; chooses the tolerance row (conformance/tolerances.ts). */
   readonly dtype: DType;
+  /** Optional: what runs underneath (library version, device or GPU adapter), copied into reports. */
+  readonly detail?: string;
 
   /** BACKEND-TRANSFER: upload host numbers (row-major) as a tensor of `shape`. */
   fromHost(data: ArrayLike<number>, shape: Shape): MaybePromise<T>;

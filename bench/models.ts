@@ -16,7 +16,8 @@ import { GaussianStream } from "../reference/rng.ts";
 import type { GaussianMixture } from "../reference/distributions.ts";
 import type { Schedule } from "../reference/schedule.ts";
 import { vpOracle } from "../reference/samplers/order.ts";
-import { countParameters, GLYFFUSER_FULL_CONFIG, GLYFFUSER_SMALL_CONFIG, initUNetWeights, type UNetConfig, type UNetWeights } from "../glyffuser/unet.ts";
+import { attentionQueryChunk, countParameters, GLYFFUSER_FULL_CONFIG, GLYFFUSER_SMALL_CONFIG, initUNetWeights, type AttentionPlan, type UNetConfig, type UNetWeights } from "../glyffuser/unet.ts";
+import { webgpuMaxBindingBytes } from "../adapters/webgpu-limits.ts";
 
 export type UNetSize = "small" | "full";
 export const UNET_CONFIGS: Record<UNetSize, UNetConfig> = { small: GLYFFUSER_SMALL_CONFIG, full: GLYFFUSER_FULL_CONFIG };
@@ -27,6 +28,8 @@ export interface LoadedModel<T extends BTensor> {
   readonly cond?: Conditioning<T>;
   /** Scalar parameters (U-Nets), for the report. */
   readonly parameters?: number;
+  /** How a U-Net's attention runs (see attentionPlanFor), for the report. */
+  readonly attention?: string;
   release?(): Promise<void> | void;
 }
 
@@ -43,19 +46,44 @@ export function unetConfigAt(size: UNetSize, resolution: number): UNetConfig {
   return { ...base, sampleSize: resolution };
 }
 
+/** Score-tensor budget of "matmul" attention where no device limit applies (host memory), bytes. */
+export const HOST_SCORE_BUDGET = 2 ** 30;
+/** WebGPU's default maxStorageBufferBindingSize, used when the adapter's cannot be read. */
+export const WEBGPU_DEFAULT_BINDING = 2 ** 27;
+
+/**
+ * The attention plan of a U-Net on `backend` (glyffuser/unet.ts AttentionPlan): "matmul" keeps every float32
+ * score tensor within the WebGPU adapter's binding limit on webgpu backends (HOST_SCORE_BUDGET elsewhere);
+ * "fused" needs onnxruntime. Returns the plan and a one-line description for the report.
+ */
+export async function attentionPlanFor(backend: Backend<BTensor>, impl: "matmul" | "fused", config: UNetConfig, batch: number): Promise<{ plan: AttentionPlan; description: string }> {
+  if (impl === "fused") {
+    if (!backend.name.startsWith("onnxruntime-")) throw new ConfigError("--attention", impl, `"matmul" on ${backend.name} (the fused kernel is onnxruntime's com.microsoft MultiHeadAttention)`);
+    return { plan: { impl }, description: "fused (com.microsoft MultiHeadAttention)" };
+  }
+  const limit = backend.name.includes("webgpu") ? ((await webgpuMaxBindingBytes()) ?? WEBGPU_DEFAULT_BINDING) : HOST_SCORE_BUDGET;
+  const plan: AttentionPlan = { impl, maxScoreBytes: limit, batch };
+  const L = config.sampleSize ** 2;
+  const chunk = attentionQueryChunk(plan, { heads: config.heads, queryLength: L, keyLength: L });
+  const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  return { plan, description: `matmul, scores ≤ ${mib(limit)}${chunk === undefined ? "" : ` (${Math.ceil(L / chunk)} chunks of ${chunk} queries at ${config.sampleSize}²)`}` };
+}
+
 /** Loads the glyffuser-shaped U-Net with random weights on `backend`, for a batch of `batch` images. */
-export async function loadUNet<T extends BTensor>(backend: Backend<T>, size: UNetSize, resolution: number, batch: number, seed: number): Promise<LoadedModel<T>> {
+export async function loadUNet<T extends BTensor>(backend: Backend<T>, size: UNetSize, resolution: number, batch: number, seed: number, attention: "matmul" | "fused" = "matmul"): Promise<LoadedModel<T>> {
   const config = unetConfigAt(size, resolution);
   const parameters = countParameters(config);
   const tokens = config.tokens;
   const embeddings = new GaussianStream(`bench-unet-context/${seed}`).normals(batch * tokens * config.crossAttentionDim);
   if (backend.name.startsWith("onnxruntime-")) {
     const { emitUNetOnnx } = await import("../glyffuser/unet-onnx.ts");
-    // Self-attention at 128² would need a [B, h, 16384, 16384] score matrix (137 GB at batch 16): chunk the queries.
-    const attentionQueryChunk = resolution * resolution > 4096 ? 1024 : undefined;
-    return onnxUNet(backend, emitUNetOnnx(config, "random", seed, { attentionQueryChunk }), config, embeddings, undefined, batch, parameters);
+    const { plan, description } = await attentionPlanFor(backend as Backend<BTensor>, attention, config, batch);
+    return { ...(await onnxUNet(backend, emitUNetOnnx(config, "random", seed, { attention: plan }), config, embeddings, undefined, batch, parameters)), attention: description };
   }
-  if (backend.name.startsWith("tfjs-")) return tfjsUNet(backend, config, initUNetWeights(config, seed), embeddings, undefined, batch, parameters);
+  if (backend.name.startsWith("tfjs-")) {
+    const { plan, description } = await attentionPlanFor(backend as Backend<BTensor>, attention, config, batch);
+    return { ...(await tfjsUNet(backend, config, initUNetWeights(config, seed), embeddings, undefined, batch, parameters, plan)), attention: description };
+  }
   throw noImplementation(backend);
 }
 
@@ -110,7 +138,7 @@ const tfFinalizer = new FinalizationRegistry<import("@tensorflow/tfjs").Tensor>(
  * The U-Net as tfjs ops on a tfjs backend (tf.conv2d, not im2col: inference needs no filter gradient).
  * tfjs is a process-wide singleton; the backend's own tfjs backend is made active before every pass.
  */
-async function tfjsUNet<T extends BTensor>(backend: Backend<T>, config: UNetConfig, weights: UNetWeights, embeddings: ArrayLike<number>, mask: ArrayLike<number> | undefined, batch: number, parameters: number): Promise<LoadedModel<T>> {
+async function tfjsUNet<T extends BTensor>(backend: Backend<T>, config: UNetConfig, weights: UNetWeights, embeddings: ArrayLike<number>, mask: ArrayLike<number> | undefined, batch: number, parameters: number, attention?: AttentionPlan): Promise<LoadedModel<T>> {
   const tfBackend = (backend as unknown as { tfBackend?: string }).tfBackend;
   if (!tfBackend) throw new ConfigError(`U-Net on ${backend.name}`, backend.name, "a backend made by adapters/tfjs (it exposes tfBackend)");
   const tf = (await import("@tensorflow/tfjs")) as TF;
@@ -127,7 +155,7 @@ async function tfjsUNet<T extends BTensor>(backend: Backend<T>, config: UNetConf
     async evaluate(sample, timestep) {
       await use();
       const x = (sample as unknown as TfHandle).tensor;
-      const out = tf.tidy(() => tfjsUNetForward(tf, config, params, { sample: x, timestep: tf.tensor1d([timestep], "float32"), context, mask: maskT }, { im2col: false }));
+      const out = tf.tidy(() => tfjsUNetForward(tf, config, params, { sample: x, timestep: tf.tensor1d([timestep], "float32"), context, mask: maskT }, { im2col: false, attention }));
       const h: TfHandle = { shape: [...sample.shape], tensor: out };
       tfFinalizer.register(h, out);
       return h as unknown as T;

@@ -89,6 +89,7 @@ export interface Overrides {
   mixture2dPoints?: number;
   mixture64dPoints?: number;
   samplerOverhead?: boolean;
+  attention?: "matmul" | "fused";
   /** A learned model's manifest: adds the "learned" workload (quality (c)). */
   learned?: { path: string; resolution: number };
 }
@@ -140,6 +141,7 @@ export function makePlan(name: PresetName, o: Overrides = {}): BenchPlan {
     ...(o.mixture2dPoints !== undefined ? { mixture2dPoints: o.mixture2dPoints } : {}),
     ...(o.mixture64dPoints !== undefined ? { mixture64dPoints: o.mixture64dPoints } : {}),
     ...(o.samplerOverhead !== undefined ? { samplerOverhead: o.samplerOverhead } : {}),
+    ...(o.attention !== undefined ? { attention: o.attention } : {}),
     // Step counts given on the command line are all run.
     ...(o.steps ? { maxSteps: undefined } : {}),
   };

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { intOption, parse } from "./args.ts";
 import { writeFileAtomic } from "../conformance/report.ts";
-import { ConfigError, InputFileError } from "../reference/errors.ts";
+import { ConfigError, InputFileError, requireOneOf } from "../reference/errors.ts";
 import { compareReports, formatComparison, parseReport } from "../bench/compare.ts";
 import { makePlan, PRESETS, type Overrides, type PresetName } from "../bench/presets.ts";
 import { runBench } from "../bench/run.ts";
@@ -46,6 +46,10 @@ Options:
   --time-cap S         cap per configuration in seconds (default: the preset's)
   --budget-ms N        tinybench time budget per configuration (ms)
   --min-iterations N   timed runs per configuration at least (after one warm-up)
+  --attention IMPL     U-Net attention: matmul (default: explicit scores, in query chunks that keep each score
+                       tensor within the device's storage-buffer binding limit — WebGPU returns garbage past it —
+                       or 1 GiB on CPUs) or fused (onnxruntime's com.microsoft MultiHeadAttention; onnxruntime-*
+                       only; never materialises the scores)
   --seed N             seed of x_T, sampler noise, data, U-Net weights (default 2024)
   --mixture-points N   generated points for the 2-D energy distance (0 = off)
   --mixture64-points N the same for the 64-D mixture
@@ -94,7 +98,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       "mixture-points": { type: "string" }, "mixture64-points": { type: "string" },
       "sampler-overhead": { type: "boolean" }, "no-sampler-overhead": { type: "boolean" },
       json: { type: "string" }, plots: { type: "string" }, compare: { type: "boolean" }, quiet: { type: "boolean" },
-      learned: { type: "string" }, "no-learned": { type: "boolean" },
+      learned: { type: "string" }, "no-learned": { type: "boolean" }, attention: { type: "string" },
     },
     "bench",
     true,
@@ -139,6 +143,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     mixture2dPoints: values["mixture-points"] === undefined ? undefined : intOption("mixture-points", values["mixture-points"] as string, 0),
     mixture64dPoints: values["mixture64-points"] === undefined ? undefined : intOption("mixture64-points", values["mixture64-points"] as string, 0),
     samplerOverhead: values["sampler-overhead"] ? true : values["no-sampler-overhead"] ? false : undefined,
+    attention: values.attention === undefined ? undefined : requireOneOf("--attention", values.attention, ["matmul", "fused"] as const),
   };
   o.learned = values["no-learned"] ? undefined : await learnedModel(values.learned as string | undefined);
   if (o.minIterations !== undefined && o.minIterations < 1) throw new ConfigError("--min-iterations", o.minIterations, "an integer ≥ 1");

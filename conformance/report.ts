@@ -20,7 +20,7 @@ const MARK: Record<Result["status"], string> = { passed: "ok  ", failed: "FAIL",
 /** Clause-by-clause console text: one line per clause, details for failures, then the summary. */
 export function consoleReport(r: Report): string {
   const lines: string[] = [];
-  lines.push(`diffspec conformance — backend ${r.backend}, profile ${r.profile}, seed ${r.seed}`);
+  lines.push(`diffspec conformance — backend ${r.backend}${r.detail ? ` (${r.detail})` : ""}, profile ${r.profile}, seed ${r.seed}`);
   if (r.unavailable) lines.push(`backend ${r.backend} unavailable: ${r.unavailable}`);
   const byClause = new Map<string, Result[]>();
   for (const res of r.results) byClause.set(res.clause, [...(byClause.get(res.clause) ?? []), res]);

@@ -30,6 +30,8 @@ export interface Result {
 
 export interface Report {
   backend: string;
+  /** What the backend runs on (its `detail`: library version, device or GPU adapter), when it says. */
+  detail?: string;
   seed: number;
   profile: Profile;
   date: string;
@@ -156,6 +158,7 @@ export async function runConformance(all: readonly PropertyDef[], o: RunOptions)
   }
   return {
     backend: b.name,
+    detail: "detail" in b && typeof b.detail === "string" ? b.detail : undefined,
     seed: o.seed,
     profile: o.profile,
     date: new Date().toISOString(),

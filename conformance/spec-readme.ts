@@ -47,7 +47,7 @@ export function buildSpecReadme(clauses: readonly SpecClause[], properties: read
     "",
     "Status per backend is taken from the committed conformance reports:",
     "",
-    ...reports.map((r) => `- **${r.backend}**: profile ${r.profile}, seed ${r.seed}, ${r.date.slice(0, 10)}${r.unavailable ? ` — unavailable: ${r.unavailable}` : ""}`),
+    ...reports.map((r) => `- **${r.backend}**${r.detail ? ` (${r.detail})` : ""}: profile ${r.profile}, seed ${r.seed}, ${r.date.slice(0, 10)}${r.unavailable ? ` — unavailable: ${r.unavailable}` : ""}`),
     "",
     "A dash means the clause was not run on that backend: spec-scope clauses check the reference mathematics",
     "itself and run only on `reference`. GPU runs are recorded in [adapters/README.md](../adapters/README.md#gpu-runs).",

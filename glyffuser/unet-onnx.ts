@@ -11,13 +11,13 @@
  * them back exactly and any tfjs backend can run the same checkpoint.
  */
 import { GraphBuilder, decodeModel } from "../adapters/onnx/builder.ts";
-import { attention, timestepEmbedding } from "../adapters/onnx/layers.ts";
+import { attention, fusedAttention, timestepEmbedding } from "../adapters/onnx/layers.ts";
 import { DENOISER_IO } from "../adapters/onnx/models.ts";
 import { ConfigError, InputFileError } from "../reference/errors.ts";
-import { initUNetWeights, unetForward, unetParamSpecs, validateUNetConfig, weightProblems, type UNetConfig, type UNetOps, type UNetWeights } from "./unet.ts";
+import { attentionQueryChunk, initUNetWeights, unetForward, unetParamSpecs, validateUNetConfig, weightProblems, type AttentionPlan, type UNetConfig, type UNetOps, type UNetWeights } from "./unet.ts";
 
 /** The ops over value names of a graph under construction. */
-export function onnxUNetOps(g: GraphBuilder, weights: UNetWeights, opts: { attentionQueryChunk?: number } = {}): UNetOps<string> {
+export function onnxUNetOps(g: GraphBuilder, weights: UNetWeights, opts: { attentionQueryChunk?: number; attention?: AttentionPlan } = {}): UNetOps<string> {
   const param = (name: string): string => {
     if (g.has(name)) return name;
     const p = weights.get(name);
@@ -47,7 +47,8 @@ export function onnxUNetOps(g: GraphBuilder, weights: UNetWeights, opts: { atten
     toTokens: (x, o) => g.transpose(g.reshape(x, [0, o.channels, o.height * o.width]), [0, 2, 1]),
     fromTokens: (x, o) => g.reshape(g.transpose(x, [0, 2, 1]), [0, o.channels, o.height, o.width]),
     chunk2: (x, o) => g.split(x, [o.dim / 2, o.dim / 2], -1) as [string, string],
-    attention: (q, k, v, o) => attention(g, q, k, v, { ...o, queryChunk: opts.attentionQueryChunk }),
+    attention: (q, k, v, o) =>
+      opts.attention?.impl === "fused" ? fusedAttention(g, q, k, v, o) : attention(g, q, k, v, { ...o, queryChunk: opts.attentionQueryChunk ?? attentionQueryChunk(opts.attention, o) }),
   };
 }
 
@@ -59,6 +60,8 @@ export interface EmitUNetOptions {
   readonly mask?: boolean;
   /** Evaluate attention in chunks of this many queries (memory-bounded; same result). Default: no chunking. */
   readonly attentionQueryChunk?: number;
+  /** How attention is evaluated (glyffuser/unet.ts AttentionPlan): chunked to a score budget, or fused. */
+  readonly attention?: AttentionPlan;
 }
 
 /**
@@ -76,7 +79,7 @@ export function emitUNetOnnx(config: UNetConfig, weights: UNetWeights | "random"
   const timestep = g.input(DENOISER_IO.timestep, "float32", [1]);
   const context = g.input(DENOISER_IO.encoderHiddenStates, "float32", ["batch", "tokens", config.crossAttentionDim]);
   const mask = o.mask === false ? undefined : g.input(DENOISER_IO.encoderAttentionMask, "float32", ["batch", "tokens"]);
-  const out = unetForward(onnxUNetOps(g, w, { attentionQueryChunk: o.attentionQueryChunk }), config, { sample, timestep, context, mask });
+  const out = unetForward(onnxUNetOps(g, w, { attentionQueryChunk: o.attentionQueryChunk, attention: o.attention }), config, { sample, timestep, context, mask });
   g.output(out, DENOISER_IO.output, "float32", ["batch", config.outChannels, S, S]);
   return g.toBytes();
 }

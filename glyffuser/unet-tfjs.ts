@@ -9,8 +9,8 @@
  * Slice/Pad/Concat/MatMul, which every tfjs backend has. Elsewhere tf.conv2d is used.
  */
 import type * as tfjs from "@tensorflow/tfjs";
-import type { UNetConfig, UNetOps, UNetWeights } from "./unet.ts";
-import { unetForward } from "./unet.ts";
+import type { AttentionPlan, UNetConfig, UNetOps, UNetWeights } from "./unet.ts";
+import { attentionQueryChunk, unetForward } from "./unet.ts";
 import { ConfigError } from "../reference/errors.ts";
 
 type TF = typeof tfjs;
@@ -23,6 +23,12 @@ export interface TfjsOpsOptions {
   readonly im2colForward?: boolean;
   /** Matrix products with the explicit-transpose gradient ({@link fastMatMul}); default: with im2col. */
   readonly fastMatMul?: boolean;
+  /**
+   * How attention is evaluated (glyffuser/unet.ts AttentionPlan): "matmul" only (tfjs has no fused kernel),
+   * optionally in query chunks under a score budget; each chunk's scores are freed before the next (inference only:
+   * a gradient would keep them).
+   */
+  readonly attention?: AttentionPlan;
 }
 
 /** True when the active tfjs backend can differentiate tf.conv2d with respect to its filter. */
@@ -107,12 +113,19 @@ export function tfjsUNetOps(tf: TF, param: (name: string) => Tensor, o: TfjsOpsO
     fromTokens: (x, g) => tf.reshape(x, [x.shape[0], g.height, g.width, g.channels]),
     chunk2: (x) => tf.split(x, 2, x.rank - 1) as [Tensor, Tensor],
     attention(q, k, v, c) {
+      if (o.attention?.impl === "fused") throw new ConfigError("tfjs U-Net attention", "fused", '"matmul" (tfjs has no fused attention kernel)');
       const dh = c.dim / c.heads;
       const heads = (x: Tensor) => tf.transpose(tf.reshape(x, [x.shape[0], x.shape[1]!, c.heads, dh]), [0, 2, 1, 3]);
       const kt = tf.transpose(tf.reshape(k, [k.shape[0], k.shape[1]!, c.heads, dh]), [0, 2, 3, 1]); // [B, h, dh, Lk]
-      let scores = tf.mul(mm(heads(q), kt), 1 / Math.sqrt(dh)); // [B, h, Lq, Lk]
-      if (c.mask) scores = tf.add(scores, tf.reshape(tf.mul(tf.sub(1, c.mask), -10000), [c.mask.shape[0], 1, 1, c.mask.shape[1]!]));
-      const out = mm(tf.softmax(scores, -1), heads(v)); // [B, h, Lq, dh]
+      const vh = heads(v);
+      const bias = c.mask ? tf.reshape(tf.mul(tf.sub(1, c.mask), -10000), [c.mask.shape[0], 1, 1, c.mask.shape[1]!]) : undefined;
+      const attend = (qc: Tensor): Tensor => {
+        const scores = tf.mul(mm(qc, kt), 1 / Math.sqrt(dh)); // [B, h, Lq, Lk]
+        return mm(tf.softmax(bias ? tf.add(scores, bias) : scores, -1), vh); // [B, h, Lq, dh]
+      };
+      const qh = heads(q);
+      const chunk = attentionQueryChunk(o.attention, { ...c, queryLength: q.shape[1]!, keyLength: k.shape[1]! });
+      const out = chunk === undefined ? attend(qh) : tf.concat(chunkStarts(q.shape[1]!, chunk).map(([s, n]) => tf.tidy(() => attend(tf.slice(qh, [0, 0, s, 0], [-1, -1, n, -1])))), 2);
       return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [q.shape[0], q.shape[1]!, c.dim]);
     },
   };
@@ -251,4 +264,9 @@ export function tfjsUNetForward(tf: TF, c: UNetConfig, params: TfjsParams, inp: 
   const nhwc = tf.transpose(inp.sample, [0, 2, 3, 1]);
   const out = unetForward(ops, c, { sample: nhwc, timestep: inp.timestep, context: inp.context, mask: inp.mask });
   return tf.transpose(out, [0, 3, 1, 2]);
+}
+
+/** [start, length] of consecutive chunks of at most `chunk` over 0…n − 1. */
+function chunkStarts(n: number, chunk: number): [number, number][] {
+  return Array.from({ length: Math.ceil(n / chunk) }, (_, i) => [i * chunk, Math.min(chunk, n - i * chunk)]);
 }

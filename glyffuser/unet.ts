@@ -153,7 +153,35 @@ export interface UNetOps<X> {
   /** Split the last axis into two equal halves. */
   chunk2(x: X, o: { dim: number }): [X, X];
   /** Multi-head scaled dot-product attention on projected q [B, Lq, dim], k, v [B, Lk, dim]; mask [B, Lk] (1 = keep) adds −10⁴·(1 − mask). */
-  attention(q: X, k: X, v: X, o: { heads: number; dim: number; mask?: X; queryLength?: number }): X;
+  attention(q: X, k: X, v: X, o: { heads: number; dim: number; mask?: X; queryLength?: number; keyLength?: number }): X;
+}
+
+/**
+ * How the ops evaluate attention; every plan computes softmax(QKᵀ/√d)V, up to rounding.
+ * - "matmul": explicit [B, h, Lq, Lk] score tensors. With `maxScoreBytes` (and the `batch` it is for),
+ *   queries are taken in chunks so that no float32 score tensor exceeds it: at 128² a self-attention score
+ *   tensor is [16, 8, 16384, 16384] = 137 GB at batch 16, and a WebGPU kernel cannot even bind a buffer larger
+ *   than the adapter's maxStorageBufferBindingSize (128 MiB by default) — onnxruntime's WebGPU provider then
+ *   returns garbage without an error (measured: |error| 4·10³ at 8 × 4096² scores on a software adapter).
+ * - "fused": the runtime's fused attention kernel (onnxruntime's com.microsoft MultiHeadAttention), which does
+ *   not materialise the scores. Measured on onnxruntime's WebGPU provider (software adapter): 8× faster than
+ *   "matmul" at 4096 tokens but |error| ≈ 1e-3 against float32 (the CPU provider's kernel: 7e-7); through the
+ *   small U-Net, 9·10⁻³ of the output's scale (test/onnx-attention-chunks.test.ts).
+ */
+export interface AttentionPlan {
+  readonly impl: "matmul" | "fused";
+  readonly maxScoreBytes?: number;
+  readonly batch?: number;
+}
+
+/** Queries per chunk under `plan` for one attention call (undefined: no chunking needed). */
+export function attentionQueryChunk(plan: AttentionPlan | undefined, o: { heads: number; queryLength?: number; keyLength?: number }): number | undefined {
+  if (!plan || plan.impl !== "matmul" || plan.maxScoreBytes === undefined || o.queryLength === undefined || o.keyLength === undefined) return undefined;
+  require(Number.isInteger(plan.batch) && plan.batch! >= 1, "attention plan batch", plan.batch, "a positive integer (the batch the score budget is for)");
+  require(plan.maxScoreBytes > 0, "attention plan maxScoreBytes", plan.maxScoreBytes, "a positive number of bytes");
+  const bytesPerQuery = 4 * plan.batch! * o.heads * o.keyLength;
+  const chunk = Math.max(1, Math.floor(plan.maxScoreBytes / bytesPerQuery));
+  return chunk >= o.queryLength ? undefined : chunk;
 }
 
 /** The inputs of one forward pass. */
@@ -196,7 +224,8 @@ export function unetForward<X>(ops: UNetOps<X>, c: UNetConfig, inp: UNetInputs<X
       const Q = ops.linear(q, `${an}.to_q`, { inFeatures: ch, outFeatures: ch, bias: false });
       const Kx = ops.linear(kv, `${an}.to_k`, { inFeatures: kvDim, outFeatures: ch, bias: false });
       const V = ops.linear(kv, `${an}.to_v`, { inFeatures: kvDim, outFeatures: ch, bias: false });
-      return ops.linear(ops.attention(Q, Kx, V, { heads: c.heads, dim: ch, mask, queryLength: side * side }), `${an}.to_out`, { inFeatures: ch, outFeatures: ch });
+      const keyLength = kv === q ? side * side : c.tokens;
+      return ops.linear(ops.attention(Q, Kx, V, { heads: c.heads, dim: ch, mask, queryLength: side * side, keyLength }), `${an}.to_out`, { inFeatures: ch, outFeatures: ch });
     };
     if (c.selfAttention) {
       const n1 = ops.layerNorm(h, `${name}.norm1`, { dim: ch });

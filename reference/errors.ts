@@ -84,6 +84,16 @@ export class UnavailableError extends DiffspecError {
   }
 }
 
+/** A backend's device reported an error (e.g. WebGPU validation) that its library did not raise itself. */
+export class DeviceError extends DiffspecError {
+  constructor(
+    readonly backend: string,
+    readonly errors: readonly string[],
+  ) {
+    super("E_DEVICE", `backend "${backend}": the device reported ${errors.length} error(s) since the last check, so results computed since then are wrong; first: ${errors[0]}`);
+  }
+}
+
 /** A backend call did not return within its time limit. */
 export class TimeoutError extends DiffspecError {
   constructor(

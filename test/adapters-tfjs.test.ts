@@ -7,7 +7,7 @@ import { describe, expect, test } from "vitest";
 import { createBackend } from "../adapters/index.ts";
 import { createTfjsBackend, streamSeed, type TfjsTensor } from "../adapters/tfjs/index.ts";
 import type { Backend } from "../adapters/contract.ts";
-import { ConfigError, ShapeError, UnavailableError } from "../reference/errors.ts";
+import { ConfigError, DeviceError, ShapeError, UnavailableError } from "../reference/errors.ts";
 import { randomMlp } from "../reference/models/mlp.ts";
 
 const cpu = (await createTfjsBackend("cpu")) as Backend<TfjsTensor>;
@@ -42,6 +42,20 @@ describe("tfjs backends: names, dtype, creation", () => {
       expect((e as UnavailableError).message).toMatch(/backend "tfjs-webgpu" is unavailable: /);
     }
     expect(performance.now() - t0).toBeLessThan(5_000);
+  });
+
+  test("tfjs-webgpu (where an adapter exists): a WebGPU error tfjs swallows surfaces as a DeviceError, and a 16-term combine is right", async (t) => {
+    const b = await createTfjsBackend("webgpu").catch(() => null);
+    if (!b) return t.skip();
+    const tf = await import("@tensorflow/tfjs");
+    // tfjs-webgpu's own AddN of 9 inputs binds 10 storage buffers (the default limit is 8): Dawn rejects the
+    // pipeline and tfjs returns stale memory without an error.
+    const r = tf.addN(Array.from({ length: 9 }, () => tf.ones([4])));
+    await r.data();
+    await expect(b.fromHost([1], [1])).rejects.toThrow(DeviceError);
+    await expect(b.fromHost([1], [1])).resolves.toBeDefined(); // reported once, then forgotten
+    const terms = await Promise.all(Array.from({ length: 16 }, (_, i) => b.fromHost([i, 1], [2])));
+    expect(Array.from(await b.toHost(await b.combine(terms, terms.map(() => 1))))).toEqual([120, 16]);
   });
 
   test("tfjs-node: not installed → UnavailableError with the install command", async () => {

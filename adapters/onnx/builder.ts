@@ -24,6 +24,15 @@ import { ConfigError, ShapeError } from "../../reference/errors.ts";
 const { onnx } = onnxProto;
 export type ModelProto = InstanceType<typeof onnx.ModelProto>;
 
+/**
+ * The most tensors one node may bind (inputs + outputs) for every execution provider to run it:
+ * WebGPU's default `maxStorageBuffersPerShaderStage` is 8, and onnxruntime's WebGPU provider binds each
+ * input and output of Split and Concat as a storage buffer without splitting the node (a 16-way Split
+ * of the chunked attention failed there with "Too many storage buffers in shader. Current: 17, Max is
+ * 16"). `concat` and `split` therefore never emit a node binding more than this.
+ */
+export const MAX_BOUND_TENSORS = 8;
+
 /** Element types the builder can declare (ONNX TensorProto.DataType codes). */
 export const ELEM_TYPE = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 } as const;
 export type ElemType = keyof typeof ELEM_TYPE;
@@ -339,7 +348,19 @@ export class GraphBuilder {
   /** Flatten to 2-D: [d0·…·d(axis−1), d(axis)·…]. */
   flatten(x: string, axis = 1): string { return this.op("Flatten", [x], { axis: attr.int(axis) }); }
   transpose(x: string, perm: readonly number[]): string { return this.op("Transpose", [x], { perm: attr.ints(perm) }); }
-  concat(xs: readonly string[], axis: number): string { return this.op("Concat", xs, { axis: attr.int(axis) }); }
+  /** Concat along `axis`; more than MAX_BOUND_TENSORS − 1 inputs become a tree of Concats. */
+  concat(xs: readonly string[], axis: number): string {
+    let level = [...xs];
+    while (level.length > MAX_BOUND_TENSORS - 1) {
+      const next: string[] = [];
+      for (let i = 0; i < level.length; i += MAX_BOUND_TENSORS - 1) {
+        const group = level.slice(i, i + MAX_BOUND_TENSORS - 1);
+        next.push(group.length === 1 ? group[0] : this.op("Concat", group, { axis: attr.int(axis) }));
+      }
+      level = next;
+    }
+    return this.op("Concat", level, { axis: attr.int(axis) });
+  }
   unsqueeze(x: string, axes: readonly number[]): string { return this.op("Unsqueeze", [x, this.ints(axes, "axes")]); }
   squeeze(x: string, axes?: readonly number[]): string { return this.op("Squeeze", axes ? [x, this.ints(axes, "axes")] : [x]); }
   /** Broadcast `x` to `shape` (an int64 [r] value name or numbers). */
@@ -356,6 +377,18 @@ export class GraphBuilder {
    * Returns one name per piece.
    */
   split(x: string, sizes: readonly number[] | { name: string; count: number }, axis = 0): string[] {
+    if (Array.isArray(sizes) && sizes.length > MAX_BOUND_TENSORS - 1) {
+      // One Slice per piece (see MAX_BOUND_TENSORS): each binds one input and one output.
+      const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a: number, b: number) => a + b, 0));
+      return sizes.map((n: number, i: number) => this.slice(x, [starts[i]], [starts[i] + n], [axis]));
+    }
+    if (!Array.isArray(sizes) && (sizes as { count: number }).count > MAX_BOUND_TENSORS - 1) {
+      // Sizes known only at run time: piece i is x[start_i : start_i + size_i] with start = exclusive CumSum.
+      const { name, count } = sizes as { name: string; count: number };
+      const starts = this.op("CumSum", [name, this.int(0, "axis")], { exclusive: attr.int(1) });
+      const ends = this.add(starts, name);
+      return Array.from({ length: count }, (_, i) => this.slice(x, this.gather(starts, [i]), this.gather(ends, [i]), [axis]));
+    }
     const isNames = !Array.isArray(sizes);
     const count = isNames ? (sizes as { count: number }).count : (sizes as readonly number[]).length;
     const sizeName = isNames ? (sizes as { name: string }).name : this.ints(sizes as readonly number[], "split");

@@ -11,7 +11,7 @@
  * Weights are given in PyTorch's layouts (Linear: [out, in]; Conv2d: [out, in/groups, kH, kW]) as
  * Float32Array, and stored as initializers named `<scope>/<name>`.
  */
-import type { GraphBuilder } from "./builder.ts";
+import { attr, type GraphBuilder } from "./builder.ts";
 import { ShapeError } from "../../reference/errors.ts";
 
 /** A torch.nn.Linear's parameters: weight [out, in] row-major, optional bias [out]. */
@@ -96,6 +96,27 @@ export function attention(g: GraphBuilder, q: string, k: string, v: string, o: {
     const sizes = chunked ? Array.from({ length: Math.ceil(L / C) }, (_, i) => Math.min(C, L - i * C)) : [];
     const out = chunked ? g.concat(g.split(qh, sizes, 2).map(attend), 2) : attend(qh);
     return g.reshape(g.transpose(out, [0, 2, 1, 3]), [0, 0, dim]);
+  });
+}
+
+/**
+ * The same attention as {@link attention} through onnxruntime's fused kernel, com.microsoft
+ * MultiHeadAttention (num_heads, scale 1/√dh): the runtime never materialises the scores. The mask is
+ * given as its `attention_bias` input, −10⁴·(1 − mask) expanded to [B, 1, Lq, Lk] (small: masks occur in
+ * cross-attention, Lk = text tokens), since the WebGPU provider has no `key_padding_mask`. A contrib op:
+ * onnxruntime runs it (CPU, WebGPU, CUDA providers), other ONNX runtimes may not.
+ */
+export function fusedAttention(g: GraphBuilder, q: string, k: string, v: string, o: { heads: number; dim: number; mask?: string }): string {
+  if (o.dim % o.heads) throw new ShapeError("attention dim", o.dim, `a multiple of heads (${o.heads})`);
+  g.useDomain("com.microsoft", 1);
+  return g.scope("fused_attention", () => {
+    let inputs = [q, k, v];
+    if (o.mask) {
+      const bias = g.unsqueeze(g.mul(g.sub(g.scalar(1, "one"), g.cast(o.mask, "float32")), g.scalar(-10000, "neg_big")), [1, 2]); // [B, 1, 1, Lk]
+      const shape = g.concat([g.shape(o.mask, { start: 0, end: 1 }), g.ints([1], "one_head"), g.shape(q, { start: 1, end: 2 }), g.shape(o.mask, { start: 1, end: 2 })], 0);
+      inputs = [q, k, v, "", "", g.expand(bias, shape)];
+    }
+    return g.node("MultiHeadAttention", inputs, { domain: "com.microsoft", attrs: { num_heads: attr.int(o.heads) } })[0];
   });
 }
 

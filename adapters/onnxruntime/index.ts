@@ -107,6 +107,11 @@ export class OnnxruntimeBackend implements Backend<OrtTensor> {
     this.name = `onnxruntime-${provider}`;
   }
 
+  /** For reports: the onnxruntime-node version and execution provider. */
+  get detail(): string {
+    return `onnxruntime-node ${ort.env.versions?.node ?? ort.env.versions?.common ?? "?"}, ${this.provider} execution provider`;
+  }
+
   /** True when tensors of this backend are GPU buffers (webgpu). */
   get onDevice(): boolean {
     return this.provider === "webgpu";

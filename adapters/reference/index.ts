@@ -12,6 +12,7 @@ import { mlpForward, type ModelSpec } from "../../reference/models/mlp.ts";
 
 export class ReferenceBackend implements Backend<Tensor> {
   readonly name = "reference";
+  readonly detail = "Float64 JavaScript (reference/)";
   readonly dtype = "float64" as const;
 
   fromHost(data: ArrayLike<number>, shape: Shape): Tensor {

@@ -6,6 +6,11 @@
  * - dtype float32: `fromHost` rounds Float64 input to float32 (IEEE round-to-nearest-even, as
  *   `Float32Array.from`; magnitudes above 3.4028235e38 become ±∞). `toHost` widens exactly.
  * - `combine` is one fused expression: tf.tidy(addN(cₖ·xₖ)), terms with cₖ = 0 skipped (as the reference).
+ *   AddN takes at most 7 inputs at a time (`sumInGroups`): tfjs-webgpu binds every input as a storage
+ *   buffer and does not split a larger AddN (its Concat does), so 8+ terms exceed WebGPU's default
+ *   `maxStorageBuffersPerShaderStage` of 8, the pipeline is invalid and tfjs returns the stale contents
+ *   of an earlier buffer without an error. Found by SAMP-PNDM (a v-prediction RK4 stage combines 9 terms)
+ *   on a software WebGPU adapter; BACKEND-COMBINE `many-terms` now checks k up to 16.
  * - `threshold` sorts |x| per batch item on the device (tf.topk over all elements) and interpolates
  *   the quantile linearly (torch.quantile's default, reference/threshold.ts).
  * - `randn(shape, seed, index)` uses tfjs's own generator, tf.randomNormal (Marsaglia's polar method over
@@ -19,6 +24,9 @@
  *   in one process ("tfjs-cpu" and "tfjs-wasm" side by side): every primitive first makes its own tfjs
  *   backend active (tf.setBackend), then runs synchronously, so interleaved async calls never compute on
  *   the wrong backend. A tensor made by another tfjs backend is moved by tfjs on first use.
+ * - On webgpu, tfjs does not raise WebGPU errors (Dawn only prints them; a failed pipeline leaves stale data
+ *   in the output). The adapter listens for the device's `uncapturederror` events and throws a DeviceError
+ *   from the next call or read-back, so no wrong number is ever returned silently.
  * - Tensors are handles { shape, tensor }. `dispose` frees one now; a handle that is garbage-collected
  *   without `dispose` is freed by a FinalizationRegistry (tfjs memory is not garbage-collected by itself).
  */
@@ -27,7 +35,7 @@ import { dirname, join } from "node:path";
 import type { Backend, BTensor, Denoiser } from "../contract.ts";
 import type { Shape } from "../../reference/tensor.ts";
 import { size } from "../../reference/tensor.ts";
-import { ConfigError, ShapeError, UnavailableError, require as requireThat, requireFinite } from "../../reference/errors.ts";
+import { ConfigError, DeviceError, ShapeError, UnavailableError, require as requireThat, requireFinite } from "../../reference/errors.ts";
 import { timestepEmbedding, type ModelSpec } from "../../reference/models/mlp.ts";
 
 type TF = typeof import("@tensorflow/tfjs");
@@ -187,6 +195,8 @@ class TfjsBackend implements Backend<TfjsTensor> {
   readonly dtype = "float32" as const;
   private readonly models: TfTensor[][] = [];
   private closed = false;
+  /** WebGPU errors reported by the device since the last check (see the header). */
+  private readonly deviceErrors: string[] = [];
 
   constructor(
     readonly name: string,
@@ -195,11 +205,24 @@ class TfjsBackend implements Backend<TfjsTensor> {
     readonly tfBackend: string,
     /** What runs underneath (SIMD/threads, GPU adapter, package), for reports. */
     readonly detail: string,
-  ) {}
+  ) {
+    if (tfBackend === "webgpu") {
+      const device = (tf.findBackend("webgpu") as unknown as { device?: EventTarget }).device;
+      device?.addEventListener("uncapturederror", (ev) => this.deviceErrors.push(String((ev as unknown as { error?: { message?: string } }).error?.message ?? ev.type)));
+    }
+  }
+
+  /** Throws a DeviceError for WebGPU errors reported since the last check (then forgets them). */
+  private checkDevice(): void {
+    if (this.deviceErrors.length === 0) return;
+    const errors = this.deviceErrors.splice(0);
+    throw new DeviceError(this.name, errors);
+  }
 
   /** Makes this backend's tfjs backend the active one (tfjs is a process-wide singleton). */
   private async use(): Promise<TF> {
     if (this.closed) throw new ConfigError(`${this.name} backend`, "closed", "a backend that has not been closed (create a new one)");
+    this.checkDevice();
     if (this.tf.getBackend() !== this.tfBackend) await activate(this.tf, this.tfBackend, this.name);
     return this.tf;
   }
@@ -220,6 +243,7 @@ class TfjsBackend implements Backend<TfjsTensor> {
   async toHost(t: TfjsTensor): Promise<Float64Array> {
     // cpu/wasm/node: dataSync is a copy; webgpu: data() waits for the GPU read-back.
     const v = this.tfBackend === "webgpu" ? await t.tensor.data() : t.tensor.dataSync();
+    this.checkDevice();
     return Float64Array.from(v as Float32Array);
   }
 
@@ -232,7 +256,7 @@ class TfjsBackend implements Backend<TfjsTensor> {
       tf.tidy(() => {
         const parts = terms.flatMap((t, k) => (coeffs[k] === 0 ? [] : [tf.mul(t.tensor, tf.scalar(coeffs[k], "float32"))]));
         if (parts.length === 0) return tf.zeros([...terms[0].shape], "float32");
-        return parts.length === 1 ? parts[0] : tf.addN(parts);
+        return sumInGroups(tf, parts);
       }),
     );
   }
@@ -362,4 +386,21 @@ function clip(tf: TF, x: TfTensor, lo: number, hi: number): TfTensor {
 
 function checkSameShape(what: string, a: Shape, b: Shape): void {
   if (a.length !== b.length || a.some((d, i) => d !== b[i])) throw new ShapeError(what, [...b], `shape [${a.join(", ")}]`);
+}
+
+/** WebGPU's default storage-buffer limit per shader stage (8) minus the output: the most inputs one AddN may bind. */
+const ADDN_MAX_INPUTS = 7;
+
+/** Σ parts as a tree of AddN calls of at most ADDN_MAX_INPUTS inputs each (see the header: tfjs-webgpu's AddN limit). */
+function sumInGroups(tf: TF, parts: TfTensor[]): TfTensor {
+  let level = parts;
+  while (level.length > 1) {
+    const next: TfTensor[] = [];
+    for (let i = 0; i < level.length; i += ADDN_MAX_INPUTS) {
+      const group = level.slice(i, i + ADDN_MAX_INPUTS);
+      next.push(group.length === 1 ? group[0] : tf.addN(group));
+    }
+    level = next;
+  }
+  return level[0];
 }

@@ -128,6 +128,7 @@ let moduleCache: Promise<WebAssembly.Module> | undefined;
 
 export class WasmBackend implements Backend<WasmTensor> {
   readonly name = "wasm-simd";
+  readonly detail = "float32 WebAssembly SIMD kernels (adapters/wasm/), one thread";
   readonly dtype = "float32" as const;
   private f32: Float32Array;
   /** First byte never handed out (offset 0 is kept unused, so a stray 0 pointer never aliases a tensor). */

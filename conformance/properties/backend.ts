@@ -136,6 +136,15 @@ const transfer: PropertyDef = {
   },
 };
 
+/**
+ * Batch sizes of the pieces: half the runs 1–4 pieces (CFG concatenates 2), half 8–20, since a backend must
+ * not depend on a small count (a WebGPU kernel binds at most 8–16 buffers; adapters/onnx/builder.ts).
+ */
+const arbPieceSizes = fc.oneof(
+  fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 4 }),
+  fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 8, maxLength: 20, size: "max" }),
+);
+
 // ─── BACKEND-COMBINE ────────────────────────────────────────────────────────────────────────────
 
 /** Checks backend.combine(terms, coeffs) against the reference on the original Float64 inputs (COMBINE row). */
@@ -185,6 +194,23 @@ const combine: PropertyDef[] = [
       await checkCombine(b, shape, [x], [1], "1·x");
       await checkCombine(b, shape, [x], [0], "0·x");
       await checkCombine(b, shape, [x, y, x], [0.9995, -0.0316, 0.0224], "a DDIM-like step");
+    },
+  },
+  {
+    clause: "BACKEND-COMBINE",
+    name: "many-terms",
+    scope: "backend",
+    kind: "example",
+    async run(ctx) {
+      // Samplers combine up to ≈ 10 terms (a v-prediction PNDM Runge–Kutta stage: 9; UniPC with its history);
+      // k = 1…16 covers them and crosses WebGPU's 8-storage-buffer limit (adapters/tfjs/index.ts, sumInGroups).
+      const b = ctx.backend as B;
+      const shape = [3, 5];
+      for (let k = 1; k <= 16; k++) {
+        const xs = Array.from({ length: k }, (_, i) => hostData(ctx.seed + 31 * k + i, 15, -2, 2, false));
+        const coeffs = xs.map((_, i) => (i % 3 === 2 ? -1 : 1) * (1 + i / 8));
+        await checkCombine(b, shape, xs, coeffs, `a ${k}-term sum`);
+      }
     },
   },
 ];
@@ -265,7 +291,7 @@ const batch: PropertyDef[] = [
     needs: ["concat"],
     async run(ctx) {
       const b = ctx.backend as B;
-      const arb = fc.record({ rest: arbShape(3, 4, 0), sizes: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 4 }), seed: arbSeed });
+      const arb = fc.record({ rest: arbShape(3, 4, 0), sizes: arbPieceSizes, seed: arbSeed });
       await checkProperty(
         ctx,
         fc.asyncProperty(arb, async ({ rest, sizes, seed }) => {
@@ -291,7 +317,7 @@ const batch: PropertyDef[] = [
     needs: ["concat", "split"],
     async run(ctx) {
       const b = ctx.backend as B;
-      const arb = fc.record({ rest: arbShape(3, 4, 0), sizes: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 4 }), seed: arbSeed });
+      const arb = fc.record({ rest: arbShape(3, 4, 0), sizes: arbPieceSizes, seed: arbSeed });
       await checkProperty(
         ctx,
         fc.asyncProperty(arb, async ({ rest, sizes, seed }) => {
