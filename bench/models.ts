@@ -30,6 +30,8 @@ export interface LoadedModel<T extends BTensor> {
   readonly parameters?: number;
   /** How a U-Net's attention runs (see attentionPlanFor), for the report. */
   readonly attention?: string;
+  /** A U-Net's compute precision, for the report. */
+  readonly precision?: "fp32" | "fp16";
   release?(): Promise<void> | void;
 }
 
@@ -70,7 +72,7 @@ export async function attentionPlanFor(backend: Backend<BTensor>, impl: "matmul"
 }
 
 /** Loads the glyffuser-shaped U-Net with random weights on `backend`, for a batch of `batch` images. */
-export async function loadUNet<T extends BTensor>(backend: Backend<T>, size: UNetSize, resolution: number, batch: number, seed: number, attention: "matmul" | "fused" = "matmul"): Promise<LoadedModel<T>> {
+export async function loadUNet<T extends BTensor>(backend: Backend<T>, size: UNetSize, resolution: number, batch: number, seed: number, attention: "matmul" | "fused" = "matmul", precision: "fp32" | "fp16" = "fp32"): Promise<LoadedModel<T>> {
   const config = unetConfigAt(size, resolution);
   const parameters = countParameters(config);
   const tokens = config.tokens;
@@ -78,11 +80,12 @@ export async function loadUNet<T extends BTensor>(backend: Backend<T>, size: UNe
   if (backend.name.startsWith("onnxruntime-")) {
     const { emitUNetOnnx } = await import("../glyffuser/unet-onnx.ts");
     const { plan, description } = await attentionPlanFor(backend as Backend<BTensor>, attention, config, batch);
-    return { ...(await onnxUNet(backend, emitUNetOnnx(config, "random", seed, { attention: plan }), config, embeddings, undefined, batch, parameters)), attention: description };
+    return { ...(await onnxUNet(backend, emitUNetOnnx(config, "random", seed, { attention: plan, precision }), config, embeddings, undefined, batch, parameters)), attention: description, precision };
   }
   if (backend.name.startsWith("tfjs-")) {
+    if (precision !== "fp32") throw new ConfigError("--precision", precision, `"fp32" on ${backend.name} (fp16 U-Nets are emitted as ONNX for onnxruntime backends)`);
     const { plan, description } = await attentionPlanFor(backend as Backend<BTensor>, attention, config, batch);
-    return { ...(await tfjsUNet(backend, config, initUNetWeights(config, seed), embeddings, undefined, batch, parameters, plan)), attention: description };
+    return { ...(await tfjsUNet(backend, config, initUNetWeights(config, seed), embeddings, undefined, batch, parameters, plan)), attention: description, precision };
   }
   throw noImplementation(backend);
 }

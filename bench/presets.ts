@@ -90,6 +90,7 @@ export interface Overrides {
   mixture64dPoints?: number;
   samplerOverhead?: boolean;
   attention?: "matmul" | "fused";
+  precision?: "fp32" | "fp16";
   /** A learned model's manifest: adds the "learned" workload (quality (c)). */
   learned?: { path: string; resolution: number };
 }
@@ -142,6 +143,7 @@ export function makePlan(name: PresetName, o: Overrides = {}): BenchPlan {
     ...(o.mixture64dPoints !== undefined ? { mixture64dPoints: o.mixture64dPoints } : {}),
     ...(o.samplerOverhead !== undefined ? { samplerOverhead: o.samplerOverhead } : {}),
     ...(o.attention !== undefined ? { attention: o.attention } : {}),
+    ...(o.precision !== undefined ? { precision: o.precision } : {}),
     // Step counts given on the command line are all run.
     ...(o.steps ? { maxSteps: undefined } : {}),
   };

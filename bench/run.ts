@@ -89,6 +89,8 @@ export interface BenchPlan {
   readonly gpuGoals: boolean;
   /** U-Net attention: "matmul" (explicit scores, chunked to the device's buffer limit) or "fused" (onnxruntime's kernel). Default "matmul". */
   readonly attention?: "matmul" | "fused";
+  /** U-Net compute precision on onnxruntime backends ("fp16": float16 inside, float32 interface). Default "fp32". */
+  readonly precision?: "fp32" | "fp16";
 }
 
 export interface RunHooks {
@@ -309,7 +311,7 @@ async function runWorkload(report: BenchReport, plan: BenchPlan, base: Backend<B
       if (l.resolution !== w.resolution) throw new ConfigError("learned model resolution", l.resolution, `${w.resolution} (the workload's)`);
       loaded = l;
       schedule = l.schedule;
-    } else loaded = await withTimeout(loadUNet(base, w.model.slice("unet-".length) as UNetSize, w.resolution, w.batch, plan.seed, plan.attention ?? "matmul"), plan.capMs, `loading the U-Net took more than ${plan.capMs / 1000} s`);
+    } else loaded = await withTimeout(loadUNet(base, w.model.slice("unet-".length) as UNetSize, w.resolution, w.batch, plan.seed, plan.attention ?? "matmul", plan.precision ?? "fp32"), plan.capMs, `loading the U-Net took more than ${plan.capMs / 1000} s`);
   } catch (e) {
     if (!plan.gpuGoals && /no implementation for this backend/.test(errText(e))) {
       report.skipped.push({ backend: name, model: w.model, reason: errText(e) });
@@ -404,7 +406,7 @@ export function progressLine(r: BenchRow): string {
 
 /** The bare model: `passes` evaluations back to back, one read-back at the end; ms per pass. */
 async function measureModelPass(base: Backend<BTensor>, loaded: LoadedModel<BTensor>, w: Workload, schedule: Schedule, plan: BenchPlan): Promise<ModelPass> {
-  const out: ModelPass = { backend: base.name, model: w.model, resolution: w.resolution, batch: w.batch, parameters: loaded.parameters, ...(loaded.attention ? { attention: loaded.attention } : {}), passes: 0, msPerPass: null };
+  const out: ModelPass = { backend: base.name, model: w.model, resolution: w.resolution, batch: w.batch, parameters: loaded.parameters, ...(loaded.attention ? { attention: loaded.attention } : {}), ...(loaded.precision ? { precision: loaded.precision } : {}), passes: 0, msPerPass: null };
   const N = schedule.config.numTrainTimesteps;
   const shape = [w.batch, 1, w.resolution, w.resolution];
   try {
@@ -640,7 +642,7 @@ export function goalReport(r: Pick<BenchReport, "results" | "modelPasses" | "bac
     const pass = r.modelPasses.find((p) => p.backend === sk.backend && p.model === sk.model);
     g.loopOverModel.push({ backend: sk.backend, model: sk.model, resolution: pass?.resolution ?? 0, batch: pass?.batch ?? 0, msPerBatch: null, msPerPass: pass?.msPerPass ?? null, ratio: null, met: null, error: `skipped: ${sk.reason}` });
   }
-  for (const p of r.modelPasses) g.unetPass.push({ backend: p.backend, model: p.model, resolution: p.resolution, batch: p.batch, parameters: p.parameters, ...(p.attention ? { attention: p.attention } : {}), msPerPass: p.msPerPass, ...(p.error ? { error: p.error } : {}) });
+  for (const p of r.modelPasses) g.unetPass.push({ backend: p.backend, model: p.model, resolution: p.resolution, batch: p.batch, parameters: p.parameters, ...(p.attention ? { attention: p.attention } : {}), ...(p.precision ? { precision: p.precision } : {}), msPerPass: p.msPerPass, ...(p.error ? { error: p.error } : {}) });
   for (const row of r.results) {
     if (row.error && row.steps === 0 && !g.unetPass.some((u) => u.backend === row.backend && u.model === row.model)) g.unetPass.push({ backend: row.backend, model: row.model, resolution: row.resolution, batch: row.batch, msPerPass: null, error: row.error });
   }

@@ -45,7 +45,9 @@ export function goalsText(g: GoalReport): string {
   for (const p of g.unetPass) {
     const head = `  ${p.backend.padEnd(20)} ${p.model} ${p.resolution}²×${p.batch}${p.parameters ? ` (${(p.parameters / 1e6).toFixed(1)} M params)` : ""}`;
     const comparable = p.model === "unet-full" && p.resolution === 128 && p.batch === 16;
-    lines.push(p.msPerPass === null ? `${head}: not measured — ${short(p.error ?? "unknown", 300)}` : `${head}: ${num(p.msPerPass)} ms per pass, fp32${p.attention ? `, attention ${p.attention}` : ""}${comparable ? ` (${(p.msPerPass / GOAL_REFERENCES.pytorchEagerCudaFp32Ms).toFixed(1)}× PyTorch eager fp32)` : " (not the goal's shape: no comparison)"}`);
+    const precision = p.precision ?? "fp32";
+    const torchMs = precision === "fp16" ? GOAL_REFERENCES.pytorchEagerCudaFp16Ms : GOAL_REFERENCES.pytorchEagerCudaFp32Ms;
+    lines.push(p.msPerPass === null ? `${head}: not measured — ${short(p.error ?? "unknown", 300)}` : `${head}: ${num(p.msPerPass)} ms per pass, ${precision}${p.attention ? `, attention ${p.attention}` : ""}${comparable ? ` (${(p.msPerPass / torchMs).toFixed(1)}× PyTorch eager ${precision})` : " (not the goal's shape: no comparison)"}`);
   }
   return lines.join("\n") + "\n";
 }

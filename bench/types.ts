@@ -74,6 +74,8 @@ export interface ModelPass {
   parameters?: number;
   /** How the U-Net's attention ran (bench/models.ts): "matmul" with its query chunking, or "fused". */
   attention?: string;
+  /** The U-Net's compute precision ("fp32" or "fp16"). */
+  precision?: "fp32" | "fp16";
   /** Consecutive passes per timed sample (one read-back at the end). */
   passes: number;
   msPerPass: number | null;
@@ -101,7 +103,7 @@ export interface GoalReport {
   /** Goal 1: the 20-step DPM-Solver++(2M) loop over its 20 model passes (target ≤ 1.05). */
   loopOverModel: { backend: string; model: string; resolution: number; batch: number; msPerBatch: number | null; msPerPass: number | null; ratio: number | null; met: boolean | null; error?: string }[];
   /** Goal 2: one U-Net pass (glyffuser size, 128², batch 16). */
-  unetPass: { backend: string; model: string; resolution: number; batch: number; parameters?: number; attention?: string; msPerPass: number | null; error?: string }[];
+  unetPass: { backend: string; model: string; resolution: number; batch: number; parameters?: number; attention?: string; precision?: "fp32" | "fp16"; msPerPass: number | null; error?: string }[];
   references: Record<string, number>;
 }
 

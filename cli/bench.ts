@@ -50,6 +50,8 @@ Options:
                        tensor within the device's storage-buffer binding limit — WebGPU returns garbage past it —
                        or 1 GiB on CPUs) or fused (onnxruntime's com.microsoft MultiHeadAttention; onnxruntime-*
                        only; never materialises the scores)
+  --precision P        U-Net compute precision: fp32 (default) or fp16 (onnxruntime-* only: float16 inside the graph,
+                       float32 inputs and outputs, the timestep embedding kept in float32; adapters/onnx/float16.ts)
   --seed N             seed of x_T, sampler noise, data, U-Net weights (default 2024)
   --mixture-points N   generated points for the 2-D energy distance (0 = off)
   --mixture64-points N the same for the 64-D mixture
@@ -98,7 +100,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       "mixture-points": { type: "string" }, "mixture64-points": { type: "string" },
       "sampler-overhead": { type: "boolean" }, "no-sampler-overhead": { type: "boolean" },
       json: { type: "string" }, plots: { type: "string" }, compare: { type: "boolean" }, quiet: { type: "boolean" },
-      learned: { type: "string" }, "no-learned": { type: "boolean" }, attention: { type: "string" },
+      learned: { type: "string" }, "no-learned": { type: "boolean" }, attention: { type: "string" }, precision: { type: "string" },
     },
     "bench",
     true,
@@ -144,6 +146,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     mixture64dPoints: values["mixture64-points"] === undefined ? undefined : intOption("mixture64-points", values["mixture64-points"] as string, 0),
     samplerOverhead: values["sampler-overhead"] ? true : values["no-sampler-overhead"] ? false : undefined,
     attention: values.attention === undefined ? undefined : requireOneOf("--attention", values.attention, ["matmul", "fused"] as const),
+    precision: values.precision === undefined ? undefined : requireOneOf("--precision", values.precision, ["fp32", "fp16"] as const),
   };
   o.learned = values["no-learned"] ? undefined : await learnedModel(values.learned as string | undefined);
   if (o.minIterations !== undefined && o.minIterations < 1) throw new ConfigError("--min-iterations", o.minIterations, "an integer ≥ 1");

@@ -13,6 +13,7 @@
 import { GraphBuilder, decodeModel } from "../adapters/onnx/builder.ts";
 import { attention, fusedAttention, timestepEmbedding } from "../adapters/onnx/layers.ts";
 import { DENOISER_IO } from "../adapters/onnx/models.ts";
+import { toFloat16 } from "../adapters/onnx/float16.ts";
 import { ConfigError, InputFileError } from "../reference/errors.ts";
 import { attentionQueryChunk, initUNetWeights, unetForward, unetParamSpecs, validateUNetConfig, weightProblems, type AttentionPlan, type UNetConfig, type UNetOps, type UNetWeights } from "./unet.ts";
 
@@ -62,6 +63,8 @@ export interface EmitUNetOptions {
   readonly attentionQueryChunk?: number;
   /** How attention is evaluated (glyffuser/unet.ts AttentionPlan): chunked to a score budget, or fused. */
   readonly attention?: AttentionPlan;
+  /** "fp16": compute in float16 behind a float32 interface (adapters/onnx/float16.ts). Default "fp32". */
+  readonly precision?: "fp32" | "fp16";
 }
 
 /**
@@ -81,7 +84,7 @@ export function emitUNetOnnx(config: UNetConfig, weights: UNetWeights | "random"
   const mask = o.mask === false ? undefined : g.input(DENOISER_IO.encoderAttentionMask, "float32", ["batch", "tokens"]);
   const out = unetForward(onnxUNetOps(g, w, { attentionQueryChunk: o.attentionQueryChunk, attention: o.attention }), config, { sample, timestep, context, mask });
   g.output(out, DENOISER_IO.output, "float32", ["batch", config.outChannels, S, S]);
-  return g.toBytes();
+  return o.precision === "fp16" ? toFloat16(g.toBytes()) : g.toBytes();
 }
 
 /** Reads a U-Net's weights back from ONNX bytes emitted by {@link emitUNetOnnx}; InputFileError when they do not fit `config`. */

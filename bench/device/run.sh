@@ -3,15 +3,17 @@
 #   1. conformance of tfjs-webgpu and onnxruntime-webgpu on every backend-scope clause (quick profile);
 #   2. `bench --gpu-goals` on the small U-Net at 32² × 1 (a smoke run, seconds);
 #   3. `bench --gpu-goals` as specified: glyffuser-size U-Net, 128², batch 16, 20-step DPM-Solver++(2M)
-#      loop vs its 20 model passes: first with onnxruntime's fused attention (onnxruntime-webgpu only),
-#      then with explicit, chunked attention on onnxruntime-webgpu and tfjs-webgpu.
+#      loop vs its 20 model passes: on onnxruntime-webgpu with its fused attention in fp16 and in fp32,
+#      then with explicit, chunked attention (fp32) on onnxruntime-webgpu and tfjs-webgpu.
 # Everything is written under $OUT (JSON reports, console text). Built by bench/device/pack.sh; run from
 # the repo root with the .bench-device folder carried:   bash .bench-device/run.sh
-# BUDGET_S (default 540) bounds the whole run; each step gets a share and a hard timeout.
+# BUDGET_S (default 540) bounds the whole run; each step gets a share and a hard timeout. GOALS_EXTRA is
+# appended to the three full-size bench steps: a dry run on a machine without a GPU (llvmpipe) uses
+#   GOALS_EXTRA="--unet small --resolution 32 --batch 1" bash .bench-device/run.sh
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${OUT:-/tmp/diffspec-out}; mkdir -p "$OUT"
-t0=$(date +%s); budget=${BUDGET_S:-480}
+t0=$(date +%s); budget=${BUDGET_S:-540}
 elapsed() { echo $(( $(date +%s) - t0 )); }
 
 # Setup: Node.js, node_modules, and (where the machine has none) the Vulkan loader.
@@ -35,9 +37,10 @@ step() {
   echo "exit $? at $(elapsed) s"
   grep -E -A14 '^GPU goal' "$OUT/$name.txt" || tail -4 "$OUT/$name.txt"
 }
-step conformance-tfjs-webgpu 90 conformance --backend tfjs-webgpu --json "$OUT/conformance-tfjs-webgpu.json"
-step conformance-onnxruntime-webgpu 90 conformance --backend onnxruntime-webgpu --json "$OUT/conformance-onnxruntime-webgpu.json"
+step conformance-tfjs-webgpu 60 conformance --backend tfjs-webgpu --json "$OUT/conformance-tfjs-webgpu.json"
+step conformance-onnxruntime-webgpu 60 conformance --backend onnxruntime-webgpu --json "$OUT/conformance-onnxruntime-webgpu.json"
 step goals-smoke-small-32x1 45 bench --gpu-goals --unet small --resolution 32 --batch 1 --time-cap 15 --json "$OUT/goals-smoke-small-32x1.json"
-step goals-full-128x16-fused 130 bench --gpu-goals --backends onnxruntime-webgpu --attention fused --time-cap 60 --json "$OUT/goals-full-128x16-fused.json"
-step goals-full-128x16-matmul 200 bench --gpu-goals --backends onnxruntime-webgpu,tfjs-webgpu --attention matmul --time-cap 60 --json "$OUT/goals-full-128x16-matmul.json"
+step goals-full-128x16-fused-fp16 110 bench --gpu-goals --backends onnxruntime-webgpu --attention fused --precision fp16 --time-cap 50 --json "$OUT/goals-full-128x16-fused-fp16.json" ${GOALS_EXTRA:-}
+step goals-full-128x16-fused-fp32 110 bench --gpu-goals --backends onnxruntime-webgpu --attention fused --time-cap 50 --json "$OUT/goals-full-128x16-fused-fp32.json" ${GOALS_EXTRA:-}
+step goals-full-128x16-matmul-fp32 200 bench --gpu-goals --backends onnxruntime-webgpu,tfjs-webgpu --attention matmul --time-cap 60 --json "$OUT/goals-full-128x16-matmul-fp32.json" ${GOALS_EXTRA:-}
 echo "total $(elapsed) s"
