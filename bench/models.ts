@@ -18,6 +18,7 @@ import type { Schedule } from "../reference/schedule.ts";
 import { vpOracle } from "../reference/samplers/order.ts";
 import { attentionQueryChunk, countParameters, GLYFFUSER_FULL_CONFIG, GLYFFUSER_SMALL_CONFIG, initUNetWeights, type AttentionPlan, type UNetConfig, type UNetWeights } from "../glyffuser/unet.ts";
 import { webgpuMaxBindingBytes } from "../adapters/webgpu-limits.ts";
+import { unetFlops } from "../glyffuser/flops.ts";
 
 export type UNetSize = "small" | "full";
 export const UNET_CONFIGS: Record<UNetSize, UNetConfig> = { small: GLYFFUSER_SMALL_CONFIG, full: GLYFFUSER_FULL_CONFIG };
@@ -32,6 +33,8 @@ export interface LoadedModel<T extends BTensor> {
   readonly attention?: string;
   /** A U-Net's compute precision, for the report. */
   readonly precision?: "fp32" | "fp16";
+  /** Floating-point operations of one pass (glyffuser/flops.ts), for the throughput reached. */
+  readonly flops?: number;
   release?(): Promise<void> | void;
 }
 
@@ -75,17 +78,18 @@ export async function attentionPlanFor(backend: Backend<BTensor>, impl: "matmul"
 export async function loadUNet<T extends BTensor>(backend: Backend<T>, size: UNetSize, resolution: number, batch: number, seed: number, attention: "matmul" | "fused" = "matmul", precision: "fp32" | "fp16" = "fp32"): Promise<LoadedModel<T>> {
   const config = unetConfigAt(size, resolution);
   const parameters = countParameters(config);
+  const flops = unetFlops(config, batch).total;
   const tokens = config.tokens;
   const embeddings = new GaussianStream(`bench-unet-context/${seed}`).normals(batch * tokens * config.crossAttentionDim);
   if (backend.name.startsWith("onnxruntime-")) {
     const { emitUNetOnnx } = await import("../glyffuser/unet-onnx.ts");
     const { plan, description } = await attentionPlanFor(backend as Backend<BTensor>, attention, config, batch);
-    return { ...(await onnxUNet(backend, emitUNetOnnx(config, "random", seed, { attention: plan, precision }), config, embeddings, undefined, batch, parameters)), attention: description, precision };
+    return { ...(await onnxUNet(backend, emitUNetOnnx(config, "random", seed, { attention: plan, precision }), config, embeddings, undefined, batch, parameters)), attention: description, precision, flops };
   }
   if (backend.name.startsWith("tfjs-")) {
     if (precision !== "fp32") throw new ConfigError("--precision", precision, `"fp32" on ${backend.name} (fp16 U-Nets are emitted as ONNX for onnxruntime backends)`);
     const { plan, description } = await attentionPlanFor(backend as Backend<BTensor>, attention, config, batch);
-    return { ...(await tfjsUNet(backend, config, initUNetWeights(config, seed), embeddings, undefined, batch, parameters, plan)), attention: description, precision };
+    return { ...(await tfjsUNet(backend, config, initUNetWeights(config, seed), embeddings, undefined, batch, parameters, plan)), attention: description, precision, flops };
   }
   throw noImplementation(backend);
 }

@@ -406,7 +406,7 @@ export function progressLine(r: BenchRow): string {
 
 /** The bare model: `passes` evaluations back to back, one read-back at the end; ms per pass. */
 async function measureModelPass(base: Backend<BTensor>, loaded: LoadedModel<BTensor>, w: Workload, schedule: Schedule, plan: BenchPlan): Promise<ModelPass> {
-  const out: ModelPass = { backend: base.name, model: w.model, resolution: w.resolution, batch: w.batch, parameters: loaded.parameters, ...(loaded.attention ? { attention: loaded.attention } : {}), ...(loaded.precision ? { precision: loaded.precision } : {}), passes: 0, msPerPass: null };
+  const out: ModelPass = { backend: base.name, model: w.model, resolution: w.resolution, batch: w.batch, parameters: loaded.parameters, ...(loaded.attention ? { attention: loaded.attention } : {}), ...(loaded.precision ? { precision: loaded.precision } : {}), ...(loaded.flops ? { gflop: round(loaded.flops / 1e9) } : {}), passes: 0, msPerPass: null };
   const N = schedule.config.numTrainTimesteps;
   const shape = [w.batch, 1, w.resolution, w.resolution];
   try {
@@ -642,7 +642,7 @@ export function goalReport(r: Pick<BenchReport, "results" | "modelPasses" | "bac
     const pass = r.modelPasses.find((p) => p.backend === sk.backend && p.model === sk.model);
     g.loopOverModel.push({ backend: sk.backend, model: sk.model, resolution: pass?.resolution ?? 0, batch: pass?.batch ?? 0, msPerBatch: null, msPerPass: pass?.msPerPass ?? null, ratio: null, met: null, error: `skipped: ${sk.reason}` });
   }
-  for (const p of r.modelPasses) g.unetPass.push({ backend: p.backend, model: p.model, resolution: p.resolution, batch: p.batch, parameters: p.parameters, ...(p.attention ? { attention: p.attention } : {}), ...(p.precision ? { precision: p.precision } : {}), msPerPass: p.msPerPass, ...(p.error ? { error: p.error } : {}) });
+  for (const p of r.modelPasses) g.unetPass.push({ backend: p.backend, model: p.model, resolution: p.resolution, batch: p.batch, parameters: p.parameters, ...(p.attention ? { attention: p.attention } : {}), ...(p.precision ? { precision: p.precision } : {}), ...(p.gflop ? { gflop: p.gflop } : {}), msPerPass: p.msPerPass, ...(p.error ? { error: p.error } : {}) });
   for (const row of r.results) {
     if (row.error && row.steps === 0 && !g.unetPass.some((u) => u.backend === row.backend && u.model === row.model)) g.unetPass.push({ backend: row.backend, model: row.model, resolution: row.resolution, batch: row.batch, msPerPass: null, error: row.error });
   }

@@ -47,7 +47,8 @@ export function goalsText(g: GoalReport): string {
     const comparable = p.model === "unet-full" && p.resolution === 128 && p.batch === 16;
     const precision = p.precision ?? "fp32";
     const torchMs = precision === "fp16" ? GOAL_REFERENCES.pytorchEagerCudaFp16Ms : GOAL_REFERENCES.pytorchEagerCudaFp32Ms;
-    lines.push(p.msPerPass === null ? `${head}: not measured — ${short(p.error ?? "unknown", 300)}` : `${head}: ${num(p.msPerPass)} ms per pass, ${precision}${p.attention ? `, attention ${p.attention}` : ""}${comparable ? ` (${(p.msPerPass / torchMs).toFixed(1)}× PyTorch eager ${precision})` : " (not the goal's shape: no comparison)"}`);
+    const rate = p.gflop && p.msPerPass ? `, ${num(p.gflop / 1000)} TFLOP a pass → ${num(p.gflop / p.msPerPass)} TFLOP/s` : "";
+    lines.push(p.msPerPass === null ? `${head}: not measured — ${short(p.error ?? "unknown", 300)}` : `${head}: ${num(p.msPerPass)} ms per pass, ${precision}${rate}${p.attention ? `, attention ${p.attention}` : ""}${comparable ? ` (${(p.msPerPass / torchMs).toFixed(1)}× PyTorch eager ${precision})` : " (not the goal's shape: no comparison)"}`);
   }
   return lines.join("\n") + "\n";
 }

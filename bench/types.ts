@@ -76,6 +76,8 @@ export interface ModelPass {
   attention?: string;
   /** The U-Net's compute precision ("fp32" or "fp16"). */
   precision?: "fp32" | "fp16";
+  /** Floating-point operations of one pass, 10⁹ (glyffuser/flops.ts; convolutions, linear layers, attention products). */
+  gflop?: number;
   /** Consecutive passes per timed sample (one read-back at the end). */
   passes: number;
   msPerPass: number | null;
@@ -103,7 +105,7 @@ export interface GoalReport {
   /** Goal 1: the 20-step DPM-Solver++(2M) loop over its 20 model passes (target ≤ 1.05). */
   loopOverModel: { backend: string; model: string; resolution: number; batch: number; msPerBatch: number | null; msPerPass: number | null; ratio: number | null; met: boolean | null; error?: string }[];
   /** Goal 2: one U-Net pass (glyffuser size, 128², batch 16). */
-  unetPass: { backend: string; model: string; resolution: number; batch: number; parameters?: number; attention?: string; precision?: "fp32" | "fp16"; msPerPass: number | null; error?: string }[];
+  unetPass: { backend: string; model: string; resolution: number; batch: number; parameters?: number; attention?: string; precision?: "fp32" | "fp16"; gflop?: number; msPerPass: number | null; error?: string }[];
   references: Record<string, number>;
 }
 
