@@ -217,6 +217,7 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
     }
     info.available = true;
     info.dtype = base.dtype;
+    if (base.detail) info.detail = base.detail;
     info.initMs = round(now() - t0);
     log(`${backendName}: ready in ${info.initMs.toFixed(0)} ms (${base.dtype})`);
     const lanes = makeLanes(base, backendName);

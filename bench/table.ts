@@ -54,7 +54,7 @@ export function goalsText(g: GoalReport): string {
 }
 
 export function summaryText(report: BenchReport): string {
-  const avail = report.backends.filter((b) => b.available).map((b) => b.name);
+  const avail = report.backends.filter((b) => b.available).map((b) => (b.detail && b.name.includes("webgpu") ? `${b.name} [${b.detail}]` : b.name));
   const unavail = report.backends.filter((b) => !b.available);
   const lines = [
     `diffspec bench (${report.preset}) — ${report.machine.cpuModel}, ${report.machine.cores} cores, ${report.machine.totalMemoryGB} GB, node ${report.machine.node}; ${report.results.length} configurations in ${report.durationS.toFixed(1)} s`,

@@ -90,6 +90,8 @@ export interface BackendInfo {
   available: boolean;
   reason?: string;
   dtype?: string;
+  /** What the backend runs on (its `detail`), e.g. the GPU adapter: a software adapter's timings are a CPU's. */
+  detail?: string;
   initMs?: number;
 }
 

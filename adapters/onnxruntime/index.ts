@@ -44,6 +44,7 @@ import { size } from "../../reference/tensor.ts";
 import { GaussianStream } from "../../reference/rng.ts";
 import type { ModelSpec } from "../../reference/models/mlp.ts";
 import { ConfigError, InputFileError, ShapeError, StateError, UnavailableError, require as requireThat, requireFinite, requireOneOf } from "../../reference/errors.ts";
+import { webgpuAdapterInfo } from "../webgpu-limits.ts";
 import { DENOISER_IO, emitClamp, emitCombine, emitConcat, emitIdentity, emitMlp, emitSplit, emitThreshold, thresholdFeeds } from "../onnx/models.ts";
 import { GraphBuilder } from "../onnx/builder.ts";
 
@@ -90,7 +91,9 @@ export async function createOnnxruntimeBackend(provider: OrtProvider, options: O
     const reason = await providerUnavailableReason(provider, options.probeTimeoutMs ?? 15_000);
     if (reason) throw new UnavailableError(name, reason);
   }
-  return new OnnxruntimeBackend(provider, options);
+  const backend = new OnnxruntimeBackend(provider, options);
+  if (provider === "webgpu") backend.adapter = (await webgpuAdapterInfo())?.description;
+  return backend;
 }
 
 export class OnnxruntimeBackend implements Backend<OrtTensor> {
@@ -107,9 +110,12 @@ export class OnnxruntimeBackend implements Backend<OrtTensor> {
     this.name = `onnxruntime-${provider}`;
   }
 
-  /** For reports: the onnxruntime-node version and execution provider. */
+  /** On webgpu: the default adapter's description (adapters/webgpu-limits.ts), for reports. */
+  adapter?: string;
+
+  /** For reports: the onnxruntime-node version and execution provider (and the WebGPU adapter). */
   get detail(): string {
-    return `onnxruntime-node ${ort.env.versions?.node ?? ort.env.versions?.common ?? "?"}, ${this.provider} execution provider`;
+    return `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}, ${this.provider} execution provider${this.adapter ? ` on ${this.adapter}` : ""}`;
   }
 
   /** True when tensors of this backend are GPU buffers (webgpu). */
