@@ -52,3 +52,4 @@ fi
 tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
 pack=$(du -cb "$out"/*.tar.xz "$out"/*.deb "$out"/run.sh | tail -1 | cut -f1)
 echo "$out: $(( pack / 1048576 )) MiB; with the tracked tree $(( (pack + tree) / 1048576 )) MiB (the device tool carries at most 64 MiB)"
+if (( pack + tree > 64 * 1048576 )); then echo "too big for the device tool: leave large files out of git or prune the closure" >&2; exit 1; fi
