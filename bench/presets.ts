@@ -117,7 +117,9 @@ export function makePlan(name: PresetName, o: Overrides = {}): BenchPlan {
     for (const e of list) {
       for (const resolution of e.resolutions) {
         for (const batch of e.batches) {
-          workloads.push({ model: `unet-${size}` as ModelKind, resolution, batch, samplers: o.samplers ?? e.samplers, steps: o.steps ?? e.steps, ...(e.backends && !o.backends ? { backends: e.backends } : {}) });
+          // A preset entry's backend list still applies under --backends (the intersection): a U-Net on a
+          // synchronous CPU backend cannot be stopped by the time cap mid-pass. --resolution/--batch lift it.
+          workloads.push({ model: `unet-${size}` as ModelKind, resolution, batch, samplers: o.samplers ?? e.samplers, steps: o.steps ?? e.steps, ...(e.backends ? { backends: o.backends ? e.backends.filter((b) => o.backends!.includes(b)) : e.backends } : {}) });
         }
       }
     }
@@ -125,7 +127,7 @@ export function makePlan(name: PresetName, o: Overrides = {}): BenchPlan {
   if (models.includes("learned")) {
     if (!o.learned) throw new ConfigError("--models learned", "no model", "a learned model: --learned PATH (a glyffuser manifest .json), or the committed fixtures/glyffuser/glyffuser.json");
     const l = p.learned ?? PRESETS.full.learned!;
-    workloads.push({ model: "learned", resolution: o.learned.resolution, batch: o.batches?.[0] ?? l.batch, samplers: o.samplers ?? l.samplers, steps: o.steps ?? l.steps, learnedPath: o.learned.path, ...(l.backends && !o.backends ? { backends: l.backends } : {}) });
+    workloads.push({ model: "learned", resolution: o.learned.resolution, batch: o.batches?.[0] ?? l.batch, samplers: o.samplers ?? l.samplers, steps: o.steps ?? l.steps, learnedPath: o.learned.path, ...(l.backends ? { backends: o.backends ? l.backends.filter((b) => o.backends!.includes(b)) : l.backends } : {}) });
   }
   if (!workloads.length) throw new ConfigError("--models", models.join(","), "at least one workload (oracle, a U-Net or learned)");
   return {

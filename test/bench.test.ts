@@ -209,6 +209,16 @@ describe("presets and goals", () => {
     expect(q.workloads).toEqual([expect.objectContaining({ model: "unet-small", resolution: 32, batch: 1 })]);
   });
 
+  it("--backends keeps a preset workload's own backend list (the intersection); --resolution lifts it", () => {
+    const p = makePlan("full", { backends: ["tfjs-cpu", "onnxruntime-cpu"] });
+    const unets = p.workloads.filter((w) => w.model.startsWith("unet"));
+    expect(unets.length).toBeGreaterThan(0);
+    for (const w of unets) expect(w.backends?.includes("tfjs-cpu")).toBe(false);
+    expect(unets.some((w) => w.backends?.includes("onnxruntime-cpu"))).toBe(true);
+    const q = makePlan("full", { backends: ["tfjs-cpu"], models: ["unet"], resolutions: [32] });
+    expect(q.workloads.every((w) => w.backends === undefined)).toBe(true);
+  });
+
   it("the goal report divides the 20-step loop by 20 model passes", () => {
     const g = goalReport({
       backends: [],
