@@ -17,7 +17,7 @@ import type { GaussianMixture } from "../reference/distributions.ts";
 import type { Schedule } from "../reference/schedule.ts";
 import { vpOracle } from "../reference/samplers/order.ts";
 import { attentionQueryChunk, countParameters, GLYFFUSER_FULL_CONFIG, GLYFFUSER_SMALL_CONFIG, initUNetWeights, type AttentionPlan, type UNetConfig, type UNetWeights } from "../glyffuser/unet.ts";
-import { webgpuMaxBindingBytes } from "../adapters/webgpu-limits.ts";
+import { WEBGPU_DEFAULT_BINDING_BYTES, webgpuMaxBindingBytes } from "../adapters/webgpu-limits.ts";
 import { unetFlops } from "../glyffuser/flops.ts";
 
 export type UNetSize = "small" | "full";
@@ -53,8 +53,6 @@ export function unetConfigAt(size: UNetSize, resolution: number): UNetConfig {
 
 /** Score-tensor budget of "matmul" attention where no device limit applies (host memory), bytes. */
 export const HOST_SCORE_BUDGET = 2 ** 30;
-/** WebGPU's default maxStorageBufferBindingSize, used when the adapter's cannot be read. */
-export const WEBGPU_DEFAULT_BINDING = 2 ** 27;
 
 /**
  * The attention plan of a U-Net on `backend` (glyffuser/unet.ts AttentionPlan): "matmul" keeps every float32
@@ -66,7 +64,7 @@ export async function attentionPlanFor(backend: Backend<BTensor>, impl: "matmul"
     if (!backend.name.startsWith("onnxruntime-")) throw new ConfigError("--attention", impl, `"matmul" on ${backend.name} (the fused kernel is onnxruntime's com.microsoft MultiHeadAttention)`);
     return { plan: { impl }, description: "fused (com.microsoft MultiHeadAttention)" };
   }
-  const limit = backend.name.includes("webgpu") ? ((await webgpuMaxBindingBytes()) ?? WEBGPU_DEFAULT_BINDING) : HOST_SCORE_BUDGET;
+  const limit = backend.name.includes("webgpu") ? ((await webgpuMaxBindingBytes()) ?? WEBGPU_DEFAULT_BINDING_BYTES) : HOST_SCORE_BUDGET;
   const plan: AttentionPlan = { impl, maxScoreBytes: limit, batch };
   const L = config.sampleSize ** 2;
   const chunk = attentionQueryChunk(plan, { heads: config.heads, queryLength: L, keyLength: L });
@@ -81,17 +79,14 @@ export async function loadUNet<T extends BTensor>(backend: Backend<T>, size: UNe
   const flops = unetFlops(config, batch).total;
   const tokens = config.tokens;
   const embeddings = new GaussianStream(`bench-unet-context/${seed}`).normals(batch * tokens * config.crossAttentionDim);
-  if (backend.name.startsWith("onnxruntime-")) {
-    const { emitUNetOnnx } = await import("../glyffuser/unet-onnx.ts");
-    const { plan, description } = await attentionPlanFor(backend as Backend<BTensor>, attention, config, batch);
-    return { ...(await onnxUNet(backend, emitUNetOnnx(config, "random", seed, { attention: plan, precision }), config, embeddings, undefined, batch, parameters)), attention: description, precision, flops };
-  }
-  if (backend.name.startsWith("tfjs-")) {
-    if (precision !== "fp32") throw new ConfigError("--precision", precision, `"fp32" on ${backend.name} (fp16 U-Nets are emitted as ONNX for onnxruntime backends)`);
-    const { plan, description } = await attentionPlanFor(backend as Backend<BTensor>, attention, config, batch);
-    return { ...(await tfjsUNet(backend, config, initUNetWeights(config, seed), embeddings, undefined, batch, parameters, plan)), attention: description, precision, flops };
-  }
-  throw noImplementation(backend);
+  const onnx = backend.name.startsWith("onnxruntime-");
+  if (!onnx && !backend.name.startsWith("tfjs-")) throw noImplementation(backend);
+  if (!onnx && precision !== "fp32") throw new ConfigError("--precision", precision, `"fp32" on ${backend.name} (fp16 U-Nets are emitted as ONNX for onnxruntime backends)`);
+  const { plan, description } = await attentionPlanFor(backend as Backend<BTensor>, attention, config, batch);
+  const loaded = onnx
+    ? await onnxUNet(backend, (await import("../glyffuser/unet-onnx.ts")).emitUNetOnnx(config, "random", seed, { attention: plan, precision }), config, embeddings, undefined, batch, parameters)
+    : await tfjsUNet(backend, config, initUNetWeights(config, seed), embeddings, undefined, batch, parameters, plan);
+  return { ...loaded, attention: description, precision, flops };
 }
 
 const noImplementation = (backend: Backend<BTensor>): ConfigError =>

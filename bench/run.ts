@@ -643,7 +643,8 @@ export function goalReport(r: Pick<BenchReport, "results" | "modelPasses" | "bac
     const pass = r.modelPasses.find((p) => p.backend === sk.backend && p.model === sk.model);
     g.loopOverModel.push({ backend: sk.backend, model: sk.model, resolution: pass?.resolution ?? 0, batch: pass?.batch ?? 0, msPerBatch: null, msPerPass: pass?.msPerPass ?? null, ratio: null, met: null, error: `skipped: ${sk.reason}` });
   }
-  for (const p of r.modelPasses) g.unetPass.push({ backend: p.backend, model: p.model, resolution: p.resolution, batch: p.batch, parameters: p.parameters, ...(p.attention ? { attention: p.attention } : {}), ...(p.precision ? { precision: p.precision } : {}), ...(p.gflop ? { gflop: p.gflop } : {}), msPerPass: p.msPerPass, ...(p.error ? { error: p.error } : {}) });
+  // A goal-2 line is the model pass without its timing samples.
+  for (const { passes: _passes, samplesMs: _samples, ...pass } of r.modelPasses) g.unetPass.push(pass);
   for (const row of r.results) {
     if (row.error && row.steps === 0 && !g.unetPass.some((u) => u.backend === row.backend && u.model === row.model)) g.unetPass.push({ backend: row.backend, model: row.model, resolution: row.resolution, batch: row.batch, msPerPass: null, error: row.error });
   }

@@ -20,18 +20,18 @@
  */
 import onnxProto from "onnx-proto";
 import { ConfigError, ShapeError } from "../../reference/errors.ts";
+import { reduceInGroups, WEBGPU_DEFAULT_STORAGE_BUFFERS } from "../webgpu-limits.ts";
 
 const { onnx } = onnxProto;
 export type ModelProto = InstanceType<typeof onnx.ModelProto>;
 
 /**
- * The most tensors one node may bind (inputs + outputs) for every execution provider to run it:
- * WebGPU's default `maxStorageBuffersPerShaderStage` is 8, and onnxruntime's WebGPU provider binds each
- * input and output of Split and Concat as a storage buffer without splitting the node (a 16-way Split
- * of the chunked attention failed there with "Too many storage buffers in shader. Current: 17, Max is
- * 16"). `concat` and `split` therefore never emit a node binding more than this.
+ * The most tensors one node may bind (inputs + outputs) for every execution provider to run it: WebGPU's
+ * default storage buffers per shader stage. onnxruntime's WebGPU provider binds each input and output of
+ * Split and Concat without splitting the node (a 16-way Split of the chunked attention failed there with "Too
+ * many storage buffers in shader. Current: 17, Max is 16"), so `concat` and `split` never emit more.
  */
-export const MAX_BOUND_TENSORS = 8;
+export const MAX_BOUND_TENSORS = WEBGPU_DEFAULT_STORAGE_BUFFERS;
 
 /** Element types the builder can declare (ONNX TensorProto.DataType codes). */
 export const ELEM_TYPE = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 } as const;
@@ -350,16 +350,8 @@ export class GraphBuilder {
   transpose(x: string, perm: readonly number[]): string { return this.op("Transpose", [x], { perm: attr.ints(perm) }); }
   /** Concat along `axis`; more than MAX_BOUND_TENSORS − 1 inputs become a tree of Concats. */
   concat(xs: readonly string[], axis: number): string {
-    let level = [...xs];
-    while (level.length > MAX_BOUND_TENSORS - 1) {
-      const next: string[] = [];
-      for (let i = 0; i < level.length; i += MAX_BOUND_TENSORS - 1) {
-        const group = level.slice(i, i + MAX_BOUND_TENSORS - 1);
-        next.push(group.length === 1 ? group[0] : this.op("Concat", group, { axis: attr.int(axis) }));
-      }
-      level = next;
-    }
-    return this.op("Concat", level, { axis: attr.int(axis) });
+    const node = (group: string[]): string => this.op("Concat", group, { axis: attr.int(axis) });
+    return xs.length === 1 ? node([...xs]) : reduceInGroups(xs, MAX_BOUND_TENSORS - 1, node);
   }
   unsqueeze(x: string, axes: readonly number[]): string { return this.op("Unsqueeze", [x, this.ints(axes, "axes")]); }
   squeeze(x: string, axes?: readonly number[]): string { return this.op("Squeeze", axes ? [x, this.ints(axes, "axes")] : [x]); }

@@ -26,6 +26,7 @@ const BOOL = ELEM_TYPE.bool;
 
 /** Inputs that an operator requires in float32 whatever the rest computes in: [opType, input index]. */
 const FLOAT32_SLOTS: readonly (readonly [string, number])[] = [["Resize", 2]];
+const isFloat32Slot = (n: NodeProto, slot: number): boolean => FLOAT32_SLOTS.some(([op, s]) => op === n.opType && s === slot);
 
 export interface Float16Options {
   /** Nodes to keep in float32 (default: the "time_embedding/" scope). */
@@ -95,7 +96,7 @@ export function toFloat16(bytes: Uint8Array, o: Float16Options = {}): Uint8Array
   // Initializers: float16 unless every reader is a float32 slot.
   const readers = new Map<string, { node: NodeProto; slot: number }[]>();
   nodes.forEach((n) => (n.input ?? []).forEach((v, slot) => v && readers.set(v, [...(readers.get(v) ?? []), { node: n, slot }])));
-  const wantsF32 = (n: NodeProto, slot: number): boolean => keep(n) || FLOAT32_SLOTS.some(([op, s]) => op === n.opType && s === slot);
+  const wantsF32 = (n: NodeProto, slot: number): boolean => keep(n) || isFloat32Slot(n, slot);
   const initializers = (graph.initializer ?? []).map((t) => {
     if (t.dataType !== F32) { type.set(t.name!, t.dataType!); return t; }
     const rs = readers.get(t.name!) ?? [];
@@ -125,7 +126,7 @@ export function toFloat16(bytes: Uint8Array, o: Float16Options = {}): Uint8Array
       if (!v) return v;
       const t = type.get(v);
       if (!isFloat(t)) return v;
-      const want = FLOAT32_SLOTS.some(([op, s]) => op === n.opType && s === slot) ? F32 : precision;
+      const want = isFloat32Slot(n, slot) ? F32 : precision;
       return t === want ? v : castTo(v, want);
     });
     const attribute = (n.attribute ?? []).map((a) => {

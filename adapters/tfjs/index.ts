@@ -6,7 +6,7 @@
  * - dtype float32: `fromHost` rounds Float64 input to float32 (IEEE round-to-nearest-even, as
  *   `Float32Array.from`; magnitudes above 3.4028235e38 become ±∞). `toHost` widens exactly.
  * - `combine` is one fused expression: tf.tidy(addN(cₖ·xₖ)), terms with cₖ = 0 skipped (as the reference).
- *   AddN takes at most 7 inputs at a time (`sumInGroups`): tfjs-webgpu binds every input as a storage
+ *   AddN takes at most 7 inputs at a time (adapters/webgpu-limits.ts `reduceInGroups`): tfjs-webgpu binds every input as a storage
  *   buffer and does not split a larger AddN (its Concat does), so 8+ terms exceed WebGPU's default
  *   `maxStorageBuffersPerShaderStage` of 8, the pipeline is invalid and tfjs returns the stale contents
  *   of an earlier buffer without an error. Found by SAMP-PNDM (a v-prediction RK4 stage combines 9 terms)
@@ -36,6 +36,7 @@ import type { Backend, BTensor, Denoiser } from "../contract.ts";
 import type { Shape } from "../../reference/tensor.ts";
 import { size } from "../../reference/tensor.ts";
 import { ConfigError, DeviceError, ShapeError, UnavailableError, require as requireThat, requireFinite } from "../../reference/errors.ts";
+import { describeAdapter, navigatorGpu, reduceInGroups, WEBGPU_DEFAULT_STORAGE_BUFFERS } from "../webgpu-limits.ts";
 import { timestepEmbedding, type ModelSpec } from "../../reference/models/mlp.ts";
 
 type TF = typeof import("@tensorflow/tfjs");
@@ -121,26 +122,11 @@ const INIT: Record<TfjsKind, () => Promise<Init>> = {
 
   webgpu: once(async () => {
     const tf = await loadTf();
-    const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-    if (!g.navigator?.gpu) {
-      let dawn: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
-      try {
-        dawn = (await import("webgpu")) as unknown as typeof dawn;
-      } catch (e) {
-        throw new UnavailableError("tfjs-webgpu", `the \`webgpu\` package (Dawn for Node) did not load: ${(e as Error).message}`);
-      }
-      Object.assign(globalThis, dawn.globals);
-      const gpu = dawn.create([]);
-      if (!g.navigator) Object.defineProperty(globalThis, "navigator", { value: { gpu }, configurable: true, writable: true });
-      else Object.defineProperty(g.navigator, "gpu", { value: gpu, configurable: true, writable: true });
-    }
-    const gpu = g.navigator!.gpu as { requestAdapter(o?: unknown): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> };
-    const adapter = await gpu.requestAdapter();
+    const adapter = await (await navigatorGpu("tfjs-webgpu")).requestAdapter();
     if (!adapter) throw new UnavailableError("tfjs-webgpu", "no WebGPU adapter: navigator.gpu.requestAdapter() returned null (Dawn found no usable GPU; it needs Vulkan, Metal or D3D12 with a working driver)");
     await import("@tensorflow/tfjs-backend-webgpu");
     await activate(tf, "webgpu", "tfjs-webgpu");
-    const info = adapter.info;
-    return [tf, "webgpu", info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") : "WebGPU adapter"];
+    return [tf, "webgpu", describeAdapter(adapter)];
   }),
 
   node: once(async () => {
@@ -256,7 +242,7 @@ class TfjsBackend implements Backend<TfjsTensor> {
       tf.tidy(() => {
         const parts = terms.flatMap((t, k) => (coeffs[k] === 0 ? [] : [tf.mul(t.tensor, tf.scalar(coeffs[k], "float32"))]));
         if (parts.length === 0) return tf.zeros([...terms[0].shape], "float32");
-        return sumInGroups(tf, parts);
+        return reduceInGroups(parts, WEBGPU_DEFAULT_STORAGE_BUFFERS - 1, (group) => tf.addN(group)); // inputs + the output
       }),
     );
   }
@@ -386,21 +372,4 @@ function clip(tf: TF, x: TfTensor, lo: number, hi: number): TfTensor {
 
 function checkSameShape(what: string, a: Shape, b: Shape): void {
   if (a.length !== b.length || a.some((d, i) => d !== b[i])) throw new ShapeError(what, [...b], `shape [${a.join(", ")}]`);
-}
-
-/** WebGPU's default storage-buffer limit per shader stage (8) minus the output: the most inputs one AddN may bind. */
-const ADDN_MAX_INPUTS = 7;
-
-/** Σ parts as a tree of AddN calls of at most ADDN_MAX_INPUTS inputs each (see the header: tfjs-webgpu's AddN limit). */
-function sumInGroups(tf: TF, parts: TfTensor[]): TfTensor {
-  let level = parts;
-  while (level.length > 1) {
-    const next: TfTensor[] = [];
-    for (let i = 0; i < level.length; i += ADDN_MAX_INPUTS) {
-      const group = level.slice(i, i + ADDN_MAX_INPUTS);
-      next.push(group.length === 1 ? group[0] : tf.addN(group));
-    }
-    level = next;
-  }
-  return level[0];
 }

@@ -203,7 +203,7 @@ const combine: PropertyDef[] = [
     kind: "example",
     async run(ctx) {
       // Samplers combine up to ≈ 10 terms (a v-prediction PNDM Runge–Kutta stage: 9; UniPC with its history);
-      // k = 1…16 covers them and crosses WebGPU's 8-storage-buffer limit (adapters/tfjs/index.ts, sumInGroups).
+      // k = 1…16 covers them and crosses WebGPU's 8-storage-buffer limit (adapters/webgpu-limits.ts, reduceInGroups).
       const b = ctx.backend as B;
       const shape = [3, 5];
       for (let k = 1; k <= 16; k++) {
