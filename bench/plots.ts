@@ -52,22 +52,26 @@ const logAxis = { values: DECADES, labelOverlap: "greedy", format: "~g" };
 
 export function timeVsStepsSpec(report: Pick<BenchReport, "results">): Spec {
   const values = report.results.filter(ok).map((r) => ({ backend: r.backend, workload: workload(r), panel: `${workload(r)} · ${r.backend}`, sampler: r.sampler, steps: r.steps, ms: r.msPerBatch }));
-  const color = samplerColor(values);
+  // One panel per (workload, backend) that has data, wrapped: no empty panels.
+  return againstStepsSpec({ title: "Wall time per batch against step count", values, panels: panelOrder(values), columns: Math.min(6, new Set(values.map((v) => v.backend)).size || 1), y: { field: "ms", title: "ms per batch" } });
+}
+
+/** Log–log lines of a quantity against step count, one colour per sampler, in wrapped panels with their own y scale. */
+function againstStepsSpec(o: { title: string; values: readonly { sampler: string }[]; panels: string[]; columns: number; y: { field: string; title: string } }): Spec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: "Wall time per batch against step count",
-    data: { values },
-    // One panel per (workload, backend) that has data, wrapped: no empty panels.
-    facet: { field: "panel", type: "nominal", title: null, sort: panelOrder(values) },
-    columns: Math.min(6, new Set(values.map((v) => v.backend)).size || 1),
+    title: o.title,
+    data: { values: o.values },
+    facet: { field: "panel", type: "nominal", title: null, sort: o.panels },
+    columns: o.columns,
     spec: {
       width: 200,
       height: 150,
       mark: { type: "line", point: { size: 18 }, strokeWidth: 1.2 },
       encoding: {
         x: { field: "steps", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "steps" },
-        y: { field: "ms", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "ms per batch" },
-        color,
+        y: { field: o.y.field, type: "quantitative", scale: { type: "log" }, axis: logAxis, title: o.y.title },
+        color: samplerColor(o.values),
       },
     },
     resolve: { scale: { y: "independent" } },
@@ -97,27 +101,8 @@ function metricPanels(values: readonly { metric: string; backend: string }[]): {
 
 export function qualityVsStepsSpec(report: Pick<BenchReport, "results">): Spec {
   const values = qualityValues(report).map((v) => ({ ...v, panel: `${v.metric} · ${v.backend}` }));
-  const color = samplerColor(values);
   const { panels, columns } = metricPanels(values);
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: "Quality against step count",
-    data: { values },
-    facet: { field: "panel", type: "nominal", title: null, sort: panels },
-    columns,
-    spec: {
-      width: 200,
-      height: 150,
-      mark: { type: "line", point: { size: 18 }, strokeWidth: 1.2 },
-      encoding: {
-        x: { field: "steps", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "steps" },
-        y: { field: "value", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "error / distance" },
-        color,
-      },
-    },
-    resolve: { scale: { y: "independent" } },
-    config: baseConfig,
-  };
+  return againstStepsSpec({ title: "Quality against step count", values, panels, columns, y: { field: "value", title: "error / distance" } });
 }
 
 /** Points of the Pareto plot, each marked with whether it is on its (backend, metric) front and its rank along it. */
