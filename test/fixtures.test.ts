@@ -1,11 +1,11 @@
 /** Golden parity: every public fixture passes `diffspec fixtures verify` (compat "diffusers"), strictly. */
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyFixtures, verifyValue, findFixtureFiles, HANDLERS } from "../conformance/fixtures/verify.ts";
 import { loadFixture, FixtureFormatError } from "../conformance/fixtures/format.ts";
-import { MAX_TRAIN_TIMESTEPS } from "../conformance/fixtures/schema.ts";
+import { MAX_FILE_BYTES, MAX_TRAIN_TIMESTEPS } from "../conformance/fixtures/schema.ts";
 import { InputFileError } from "../reference/errors.ts";
 import { main } from "../cli/main.ts";
 
@@ -69,6 +69,9 @@ describe("fixtures verify", () => {
     expect(r.message).toMatch(/steps\.json: \$\.num_inference_steps: at most 1000/);
     const shaped = await verifyValue({ ...loopFile, sample_shape: [1000, 1000, 1, 1] }, "shape.json");
     expect(shaped.message).toMatch(/\$\.sample_shape: has 1000000 values; at most 65536/);
+    writeFileSync(join(dir, "huge-file.json"), "");
+    truncateSync(join(dir, "huge-file.json"), MAX_FILE_BYTES + 1);
+    expect(() => loadFixture(join(dir, "huge-file.json"))).toThrow(/huge-file\.json: \d+ bytes; a fixture file holds at most/);
     expect((await cli("fixtures", "verify", dir)).code).toBe(2);
   });
 
