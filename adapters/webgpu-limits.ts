@@ -10,6 +10,7 @@
  *   returns garbage without an error (glyffuser/unet.ts, AttentionPlan).
  */
 import { UnavailableError } from "../reference/errors.ts";
+import { withOptional } from "../reference/optional.ts";
 
 /** WebGPU's default maxStorageBuffersPerShaderStage: inputs + outputs one kernel may bind. */
 export const WEBGPU_DEFAULT_STORAGE_BUFFERS = 8;
@@ -47,8 +48,9 @@ export async function navigatorGpu(who: string): Promise<Gpu> {
   if (!g.navigator?.gpu) {
     let dawn: { create: (flags: string[]) => Gpu; globals: Record<string, unknown> };
     try {
-      dawn = (await import("webgpu")) as unknown as typeof dawn;
+      dawn = (await withOptional(who, () => import("webgpu"))) as unknown as typeof dawn;
     } catch (e) {
+      if (e instanceof UnavailableError) throw e;
       throw new UnavailableError(who, `the \`webgpu\` package (Dawn for Node) did not load: ${(e as Error).message}`);
     }
     Object.assign(globalThis, dawn.globals);

@@ -19,6 +19,7 @@ import { vpOracle } from "../reference/samplers/order.ts";
 import { attentionQueryChunk, countParameters, GLYFFUSER_FULL_CONFIG, GLYFFUSER_SMALL_CONFIG, initUNetWeights, type AttentionPlan, type UNetConfig, type UNetWeights } from "../glyffuser/unet.ts";
 import { WEBGPU_DEFAULT_BINDING_BYTES, webgpuMaxBindingBytes } from "../adapters/webgpu-limits.ts";
 import { unetFlops } from "../glyffuser/flops.ts";
+import { withOptional } from "../reference/optional.ts";
 
 export type UNetSize = "small" | "full";
 export const UNET_CONFIGS: Record<UNetSize, UNetConfig> = { small: GLYFFUSER_SMALL_CONFIG, full: GLYFFUSER_FULL_CONFIG };
@@ -143,7 +144,7 @@ const tfFinalizer = new FinalizationRegistry<import("@tensorflow/tfjs").Tensor>(
 async function tfjsUNet<T extends BTensor>(backend: Backend<T>, config: UNetConfig, weights: UNetWeights, embeddings: ArrayLike<number>, mask: ArrayLike<number> | undefined, batch: number, parameters: number, attention?: AttentionPlan): Promise<LoadedModel<T>> {
   const tfBackend = (backend as unknown as { tfBackend?: string }).tfBackend;
   if (!tfBackend) throw new ConfigError(`U-Net on ${backend.name}`, backend.name, "a backend made by adapters/tfjs (it exposes tfBackend)");
-  const tf = (await import("@tensorflow/tfjs")) as TF;
+  const tf = (await withOptional(`the U-Net on ${backend.name}`, () => import("@tensorflow/tfjs"))) as TF;
   const { tfjsParams, tfjsUNetForward } = await import("../glyffuser/unet-tfjs.ts");
   const use = async (): Promise<void> => {
     if (tf.getBackend() !== tfBackend && !(await tf.setBackend(tfBackend))) throw new ConfigError("tfjs backend", tfBackend, "a tfjs backend that initialises");

@@ -16,7 +16,7 @@ line is "N passed, N failed" (", N skipped" when any). Exit code 0 only when not
 
 Options:
   --backend NAME     built-in backend: ${BUILTIN_BACKENDS.join(", ")} (default reference)
-  --adapter PATH     your backend module (.ts or .js) exporting \`backend\` or \`createBackend()\`
+  --adapter PATH     your backend module (.ts .mts .cts .js .mjs .cjs) exporting \`backend\` or \`createBackend()\`
   --profile P        quick (default) or full (more fast-check runs, larger statistical samples)
   --seed N           run seed (default 20261126); the same seed reproduces the run
   --clause ID        only clauses starting with ID (repeatable)

@@ -1,5 +1,6 @@
 /** The `diffspec` command: dispatches to subcommands, turns typed errors into clear messages. */
 import { DiffspecError } from "../reference/errors.ts";
+import { withOptional } from "../reference/optional.ts";
 
 type Command = { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> };
 
@@ -34,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await (await cmd.load())(rest);
+    return await withOptional(`diffspec ${name}`, async () => (await cmd.load())(rest));
   } catch (e) {
     if (e instanceof DiffspecError) {
       process.stderr.write(`diffspec ${name}: ${e.name}: ${e.message}\n`);

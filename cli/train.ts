@@ -25,6 +25,7 @@ import {
 } from "../glyffuser/train.ts";
 import { saveCheckpoint, type CheckpointContents } from "../glyffuser/checkpoint.ts";
 import { countParameters, GLYFFUSER_SMALL_CONFIG, type UNetConfig } from "../glyffuser/unet.ts";
+import { withOptional } from "../reference/optional.ts";
 
 export const TRAIN_HELP = `Usage: diffspec train [options]
 
@@ -91,7 +92,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const allowed = ["tfjs-webgpu", "tfjs-wasm", "tfjs-cpu", "tfjs-node"];
   if (!allowed.includes(backendName)) throw new ConfigError("--backend", backendName, `auto or one of ${allowed.join(", ")} (training needs gradients: a tfjs backend)`);
   const backend = await createTfjsBackend(backendName.slice(5) as TfjsKind);
-  const tf = await import("@tensorflow/tfjs");
+  const tf = await withOptional("diffspec train", () => import("@tensorflow/tfjs"));
   const checkpointEvery = intOption("checkpoint-every", o["checkpoint-every"], 100);
   if (checkpointEvery < 1) throw new ConfigError("--checkpoint-every", checkpointEvery, "an integer ≥ 1");
   const maxMinutes = num("max-minutes", o["max-minutes"], Infinity);

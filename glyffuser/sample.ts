@@ -20,6 +20,7 @@ import { createScheduler } from "../reference/samplers/index.ts";
 import { hostNoise, runPipeline } from "../reference/samplers/scheduler.ts";
 import { loadModel, modelWeights, type LoadedModel } from "./model.ts";
 import type { UNetConfig } from "./unet.ts";
+import { withOptional } from "../reference/optional.ts";
 
 /**
  * x̂₀ clipping for the multistep solvers: dynamic thresholding with sampleMaxValue 1 clamps the predicted x₀
@@ -112,7 +113,7 @@ export async function glyffuserDenoiser(backend: Backend<any>, model: LoadedMode
 }
 
 async function tfjsDenoiser(config: UNetConfig, model: LoadedModel): Promise<Denoiser<any>> {
-  const tf = await import("@tensorflow/tfjs");
+  const tf = await withOptional("the glyffuser U-Net on tfjs", () => import("@tensorflow/tfjs"));
   const { tfjsParams, tfjsUNetForward } = await import("./unet-tfjs.ts");
   const params = tfjsParams(tf, modelWeights(model));
   type H = { shape: readonly number[]; tensor: import("@tensorflow/tfjs").Tensor };

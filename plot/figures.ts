@@ -17,6 +17,7 @@ import { referenceBackend } from "../adapters/reference/index.ts";
 import { classConditionalOracle, scheduleNoiseLevel, classConditioning, bayesClass } from "../reference/conditioning/oracle.ts";
 import { guidedDenoiser } from "../reference/guidance.ts";
 import { measureOrder, vpOracle } from "../reference/samplers/order.ts";
+import { withOptional } from "../reference/optional.ts";
 
 export interface Figure {
   /** File name in spec/figures/ (without .svg). */
@@ -333,7 +334,7 @@ const fig10Umap: Figure = {
   chapter: "13-glyffuser.md",
   caption: "A UMAP projection (umap-js, 15 neighbours, min-dist 0.1, seeded) of 500 glyphs of the committed 32×32 dataset — about 70 of each focus radical (金 氵 艹 扌 亻 木) and 80 others, spread over code points — coloured by radical, over a Gaussian kernel density estimate of the projected points (Scott's-rule bandwidth, 30×30 grid; darker = denser). Each focus radical forms its own cluster — 扌 and 木, both narrow left-side components, lie next to each other and overlap at their edge — and the glyphs of other radicals scatter between and around the clusters, mostly in the low-density regions. Nearness in pixel space follows the radical and the glyph's layout, not its meaning: that is the structure the diffusion model has to learn.",
   async build() {
-    const { UMAP } = await import("umap-js");
+    const { UMAP } = await withOptional("the UMAP figure", () => import("umap-js"));
     const { loadGlyphDataset, glyphPixels, spreadPick } = await import("../glyffuser/dataset.ts");
     const ds = loadGlyphDataset();
     const idx = ds.records.map((r, i) => ({ r, i }));

@@ -14,7 +14,7 @@
  * Guidance rescale (Lin et al. 2023, §3.4; diffusers `rescale_noise_cfg`), per batch item b, with std
  * over all non-batch axes:  x_b = φ · ε̂_b · std(ε_c,b)/std(ε̂_b) + (1 − φ) · ε̂_b   (CFG-RESCALE).
  */
-import type { Backend, BTensor, Conditioning, Denoiser } from "../adapters/contract.ts";
+import type { Backend, BTensor, Conditioning, Denoiser } from "./contract.ts";
 import { MissingPrimitiveError, ShapeError, require, requireFinite } from "./errors.ts";
 import type { GaussianStream } from "./rng.ts";
 import type { Tensor } from "./tensor.ts";

@@ -9,7 +9,7 @@
  * Each conversion is a linear combination [c_sample, c_model] of (xₜ, model output), which is how
  * samplers apply it on any backend.
  */
-import type { PredictionType } from "../adapters/contract.ts";
+import type { PredictionType } from "./contract.ts";
 import type { Tensor } from "./tensor.ts";
 import { linearCombination } from "./tensor.ts";
 

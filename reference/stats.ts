@@ -7,7 +7,7 @@
  * All special functions are Float64 and accurate to ≈1e-14 relative or better in the ranges a
  * p-value needs (test/stats.test.ts checks them against values known to many digits).
  */
-import { erf as mathErf } from "mathjs";
+import { erf } from "./erf.ts";
 import { require } from "./errors.ts";
 import type { GaussianStream } from "./rng.ts";
 
@@ -22,8 +22,8 @@ export interface TestResult {
 // Special functions
 // ---------------------------------------------------------------------------------------------
 
-/** erf(x): W. J. Cody's rational Chebyshev approximation (1969), as implemented by mathjs. */
-export const erf = (x: number): number => mathErf(x) as number;
+/** erf(x): W. J. Cody's rational Chebyshev approximation (reference/erf.ts). */
+export { erf };
 
 /**
  * erfc(x) = 1 − erf(x), accurate in the far tails too. For |x| < 2: 1 − erf(x) (erfc ≥ 0.0047 there,

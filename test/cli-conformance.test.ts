@@ -52,7 +52,7 @@ describe("diffspec conformance --adapter (broken adapters)", () => {
     expect(r.err).toMatch(/`fromHost` must be a function/);
     const missing = diffspec("conformance", "--adapter", join(tmp, "nope.ts"));
     expect(missing.code).toBe(2);
-    expect(missing.err).toMatch(/did not load/);
+    expect(missing.err).toMatch(/no such file \(looked for exactly/);
   });
 
   test("an unavailable GPU backend is reported as unavailable and skipped, never passed", () => {

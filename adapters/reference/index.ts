@@ -1,49 +1,5 @@
 /**
- * The reference backend: Float64 host arrays, the executable meaning of each BACKEND- clause.
- * Every other backend is checked against this one.
+ * The reference backend (Float64 host arrays). It is defined in reference/backend.ts, the executable
+ * meaning of the BACKEND- clauses; re-exported here beside the other backends.
  */
-import type { Backend } from "../contract.ts";
-import type { Shape, Tensor } from "../../reference/tensor.ts";
-import { concatBatch, linearCombination, splitBatch, tensor, map } from "../../reference/tensor.ts";
-import { GaussianStream } from "../../reference/rng.ts";
-import { dynamicThreshold } from "../../reference/threshold.ts";
-import type { Denoiser } from "../contract.ts";
-import { mlpForward, type ModelSpec } from "../../reference/models/mlp.ts";
-
-export class ReferenceBackend implements Backend<Tensor> {
-  readonly name = "reference";
-  readonly detail = "Float64 JavaScript (reference/)";
-  readonly dtype = "float64" as const;
-
-  fromHost(data: ArrayLike<number>, shape: Shape): Tensor {
-    return tensor(data, shape);
-  }
-  toHost(t: Tensor): Float64Array {
-    return Float64Array.from(t.data);
-  }
-  combine(terms: readonly Tensor[], coeffs: readonly number[]): Tensor {
-    return linearCombination(terms, coeffs);
-  }
-  /** BACKEND-RANDN: stream `seed`, draw `index`: a GaussianStream seeded "seed:index". */
-  randn(shape: Shape, seed: number, index: number): Tensor {
-    return new GaussianStream(`${seed}:${index}`).randn(shape);
-  }
-  clamp(t: Tensor, lo: number, hi: number): Tensor {
-    return map(t, (v) => Math.min(Math.max(v, lo), hi));
-  }
-  threshold(t: Tensor, ratio: number, maxValue: number): Tensor {
-    return dynamicThreshold(t, ratio, maxValue);
-  }
-  concat(ts: readonly Tensor[]): Tensor {
-    return concatBatch(ts);
-  }
-  split(t: Tensor, sizes: readonly number[]): Tensor[] {
-    return splitBatch(t, sizes);
-  }
-  /** BACKEND-MODEL: the MLP evaluated in Float64 (reference/models/mlp.ts). */
-  loadModel(spec: ModelSpec): Denoiser<Tensor> {
-    return { predictionType: spec.predictionType, evaluate: (x, t) => mlpForward(spec, x, t) };
-  }
-}
-
-export const referenceBackend = new ReferenceBackend();
+export * from "../../reference/backend.ts";

@@ -38,6 +38,7 @@ import { size } from "../../reference/tensor.ts";
 import { ConfigError, DeviceError, ShapeError, UnavailableError, require as requireThat, requireFinite } from "../../reference/errors.ts";
 import { describeAdapter, navigatorGpu, reduceInGroups, WEBGPU_DEFAULT_STORAGE_BUFFERS } from "../webgpu-limits.ts";
 import { timestepEmbedding, type ModelSpec } from "../../reference/models/mlp.ts";
+import { withOptional } from "../../reference/optional.ts";
 
 type TF = typeof import("@tensorflow/tfjs");
 type TfTensor = import("@tensorflow/tfjs").Tensor;
@@ -82,7 +83,7 @@ const once = <T>(f: () => Promise<T>): (() => Promise<T>) => {
   return () => (p ??= f().catch((e) => { p = undefined; throw e; }));
 };
 
-const loadTf = once(async (): Promise<TF> => (await import("@tensorflow/tfjs")) as TF);
+const loadTf = (name: string): Promise<TF> => withOptional(name, () => import("@tensorflow/tfjs")) as Promise<TF>;
 
 async function activate(tf: TF, tfName: string, name: string): Promise<void> {
   let ok = false;
@@ -96,7 +97,7 @@ async function activate(tf: TF, tfName: string, name: string): Promise<void> {
 
 const INIT: Record<TfjsKind, () => Promise<Init>> = {
   cpu: once(async () => {
-    const tf = await loadTf();
+    const tf = await loadTf("tfjs-cpu");
     await activate(tf, "cpu", "tfjs-cpu");
     // The cpu backend prints "looks like you are running TensorFlow.js in Node.js" on first use;
     // choosing tfjs-cpu is deliberate here, so that notice is switched off (and only it).
@@ -105,8 +106,8 @@ const INIT: Record<TfjsKind, () => Promise<Init>> = {
   }),
 
   wasm: once(async () => {
-    const tf = await loadTf();
-    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    const tf = await loadTf("tfjs-wasm");
+    const wasm = await withOptional("tfjs-wasm", () => import("@tensorflow/tfjs-backend-wasm"));
     // In Node the .wasm binaries are read from the package's dist/ folder (offline, no fetch).
     const dist = join(dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + "/";
     try {
@@ -121,10 +122,10 @@ const INIT: Record<TfjsKind, () => Promise<Init>> = {
   }),
 
   webgpu: once(async () => {
-    const tf = await loadTf();
+    const tf = await loadTf("tfjs-webgpu");
     const adapter = await (await navigatorGpu("tfjs-webgpu")).requestAdapter();
     if (!adapter) throw new UnavailableError("tfjs-webgpu", "no WebGPU adapter: navigator.gpu.requestAdapter() returned null (Dawn found no usable GPU; it needs Vulkan, Metal or D3D12 with a working driver)");
-    await import("@tensorflow/tfjs-backend-webgpu");
+    await withOptional("tfjs-webgpu", () => import("@tensorflow/tfjs-backend-webgpu"));
     await activate(tf, "webgpu", "tfjs-webgpu");
     return [tf, "webgpu", describeAdapter(adapter)];
   }),

@@ -3,11 +3,11 @@
  * SCHED-ZERO-SNR, SCHED-SIGMA, SCHED-LOGSNR, SCHED-KARRAS, SCHED-EXPONENTIAL, SCHED-VALIDATE
  * (spec/03-schedules.md).
  *
- * Independent computations: formulas re-derived here in Float64, and 50-digit mathjs BigNumber
+ * Independent computations: formulas re-derived here in Float64, and 50-digit decimal.js
  * arithmetic for the cumulative product and the linear / scaled-linear betas.
  */
 import fc from "fast-check";
-import { all, create, type BigNumber, type MathJsInstance } from "mathjs";
+import Decimal from "decimal.js";
 import { defineProperties } from "../registry.ts";
 import { checkProperty, expect, expectAllClose, expectClose } from "../check.ts";
 import { ConfigError } from "../../reference/errors.ts";
@@ -45,32 +45,30 @@ export const scheduleConfigArb: fc.Arbitrary<ScheduleConfig> = fc
     betaEnd: c.betaStart + spread,
   }));
 
-let bigMath: MathJsInstance | undefined;
-/** A mathjs instance computing with 50 significant digits. */
-export const big = (): MathJsInstance => (bigMath ??= create(all, { number: "BigNumber", precision: 50 }));
+/** Decimal numbers with 50 significant digits. */
+const Big = Decimal.clone({ precision: 50 });
+type Big = Decimal;
 
 /**
  * The exact value of a Float64 as a BigNumber (x = m·2ᵉ with m an integer), rounded to 50 digits.
- * (mathjs' `bignumber(x)` reads the shortest decimal that round-trips, which is not x's exact value:
+ * (`new Decimal(x)` reads the shortest decimal that round-trips, which is not x's exact value:
  * an error of up to 2⁻⁵³ relative per conversion.)
  */
-export function bigExact(x: number): BigNumber {
-  const M = big();
-  if (x === 0) return M.bignumber(0);
+export function bigExact(x: number): Big {
+  if (x === 0) return new Big(0);
   let m = Math.abs(x);
   let e = 0;
   while (!Number.isInteger(m)) { m *= 2; e--; }
-  return M.multiply(M.bignumber(`${x < 0 ? "-" : ""}${BigInt(m)}`), M.pow(M.bignumber(2), e)) as BigNumber;
+  return new Big(`${x < 0 ? "-" : ""}${BigInt(m)}`).times(new Big(2).pow(e));
 }
 
 /** ᾱₜ = Π_{s ≤ t} (1 − βₛ) in 50-digit arithmetic, from the exact values of the Float64 betas. */
 function bigCumprod(betas: ArrayLike<number>): number[] {
-  const M = big();
-  let p = M.bignumber(1);
+  let p = new Big(1);
   const out: number[] = [];
   for (let i = 0; i < betas.length; i++) {
-    p = M.multiply(p, M.subtract(M.bignumber(1), bigExact(betas[i]))) as BigNumber;
-    out.push(Number(p));
+    p = p.times(new Big(1).minus(bigExact(betas[i])));
+    out.push(p.toNumber());
   }
   return out;
 }
@@ -171,9 +169,8 @@ export const properties = defineProperties([
           const end = start + spread;
           const b = makeBetas({ numTrainTimesteps: N, betaStart: start, betaEnd: end, betaSchedule: "linear" });
           expect(b[0] === start && b[N - 1] === end, `endpoints ${b[0]}, ${b[N - 1]} are not exactly β_start, β_end`);
-          const M = big();
-          const step = M.divide(M.subtract(bigExact(end), bigExact(start)), N - 1) as BigNumber;
-          const exact = Array.from({ length: N }, (_, i) => Number(M.add(bigExact(start), M.multiply(step, i))));
+          const step = bigExact(end).minus(bigExact(start)).dividedBy(N - 1);
+          const exact = Array.from({ length: N }, (_, i) => bigExact(start).plus(step.times(i)).toNumber());
           expectAllClose("βᵢ vs β_start + i(β_end − β_start)/(N − 1)", b, exact, 1e-14, 0);
         }),
       ),
@@ -189,10 +186,9 @@ export const properties = defineProperties([
         fc.property(fc.integer({ min: 2, max: 1000 }), num(1e-5, 0.02), num(0, 0.1), (N, start, spread) => {
           const end = start + spread;
           const b = makeBetas({ numTrainTimesteps: N, betaStart: start, betaEnd: end, betaSchedule: "scaled_linear" });
-          const M = big();
-          const r0 = M.sqrt(bigExact(start)) as BigNumber;
-          const step = M.divide(M.subtract(M.sqrt(bigExact(end)) as BigNumber, r0), N - 1) as BigNumber;
-          const exact = Array.from({ length: N }, (_, i) => Number(M.pow(M.add(r0, M.multiply(step, i)), 2)));
+          const r0 = bigExact(start).sqrt();
+          const step = bigExact(end).sqrt().minus(r0).dividedBy(N - 1);
+          const exact = Array.from({ length: N }, (_, i) => r0.plus(step.times(i)).pow(2).toNumber());
           expectAllClose("βᵢ vs (√β_start + i(√β_end − √β_start)/(N − 1))²", b, exact, 1e-14, 0);
         }),
       ),

@@ -13,7 +13,7 @@
  * classes[k] ↦ e_k. An all-zero row, a mask entry 0, or no `cond` at all is the null condition: the
  * unconditional ε*. Anything else is a ConfigError.
  */
-import type { Backend, BTensor, Conditioning, Denoiser, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor, Conditioning, Denoiser, PredictionType } from "../contract.ts";
 import { GaussianMixture, logSumExp } from "../distributions.ts";
 import { ConfigError, ShapeError, require, requireFinite } from "../errors.ts";
 import { epsilonStar, epsilonStarPoint, noisedLogPdf } from "../oracle.ts";

@@ -19,6 +19,7 @@ import { join, resolve } from "node:path";
 import { InputFileError, require, requirePositiveInt } from "../errors.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkPrompts, type TextEncoder, type TextEncoding } from "./encoder.ts";
+import { withOptional } from "../optional.ts";
 
 /** ONNX encoder files looked for, in order, with the transformers.js dtype each suffix means. */
 export const ENCODER_FILES = ["encoder_model", "text_model", "model"] as const;
@@ -50,7 +51,7 @@ export async function transformersTextEncoder(folder: string, opts: Transformers
   require(n >= 2, "maxLength", n, "an integer ≥ 2");
   const path = resolve(folder); // absolute, so transformers.js never treats it as a hub model id
   const { modelFileName, dtype } = findEncoderFiles(path);
-  const tf = await import("@huggingface/transformers");
+  const tf = await withOptional("the text encoder (COND-ENCODER)", () => import("@huggingface/transformers"));
   tf.env.allowRemoteModels = false;
   tf.env.allowLocalModels = true;
   const level = tf.env.logLevel;

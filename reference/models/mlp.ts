@@ -7,7 +7,7 @@
  *   h₁  = SiLU(W₁ [x; e] + b₁),  h₂ = SiLU(W₂ h₁ + b₂),  out = W₃ h₂ + b₃
  * Matrices are row-major [out, in]; x is one batch item flattened to D values.
  */
-import type { PredictionType } from "../../adapters/contract.ts";
+import type { PredictionType } from "../contract.ts";
 import type { Tensor } from "../tensor.ts";
 import { GaussianStream } from "../rng.ts";
 import { ShapeError, requirePositiveInt } from "../errors.ts";

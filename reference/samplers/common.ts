@@ -2,8 +2,8 @@
  * Pieces every diffusers-style scheduler shares: its config (schedule + prediction + spacing +
  * x₀ post-processing), the x₀/ε predictions on a backend, and the checks that give typed errors.
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
-import { PREDICTION_TYPES } from "../../adapters/contract.ts";
+import type { Backend, BTensor, PredictionType } from "../contract.ts";
+import { PREDICTION_TYPES } from "../contract.ts";
 import { ConfigError, MissingPrimitiveError, NonFiniteError, StateError, require, requireOneOf } from "../errors.ts";
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../schedule.ts";
 import { TIMESTEP_SPACINGS, type TimestepSpacing } from "../timesteps.ts";

@@ -11,7 +11,7 @@
  * η = 0 is the deterministic DDIM (the probability-flow ODE's exponential-integrator step); η = 1 has
  * the DDPM posterior variance (SAMP-DDIM-ETA1-DDPM). Coefficients are host-side Float64.
  */
-import type { Backend, BTensor } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../contract.ts";
 import { ConfigError, require } from "../errors.ts";
 import { previousTimestep, setTimesteps as spacedTimesteps } from "../timesteps.ts";
 import type { Schedule } from "../schedule.ts";

@@ -12,7 +12,7 @@
  *
  * This module also holds the helpers DDIM and PNDM share (ᾱ-indexed discrete-time schedulers).
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor, PredictionType } from "../contract.ts";
 import { ConfigError, DiffspecError, ShapeError, require, requireOneOf } from "../errors.ts";
 import { makeSchedule, type Schedule, type ScheduleConfig } from "../schedule.ts";
 import { setTimesteps as spacedTimesteps } from "../timesteps.ts";

@@ -10,7 +10,7 @@
  * predictions, taken in log ρ (diffusers' "logrho" solver):
  *   x_t = α_t (x_{s₀}/α_{s₀} + Σⱼ cⱼ ε̂(sⱼ)),  cⱼ = ∫_{ρ_{s₀}}^{ρ_t} ℓⱼ(log ρ) dρ.
  */
-import type { Backend, BTensor } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../contract.ts";
 import { require, requireOneOf } from "../errors.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import { resolveConfig } from "./common.ts";

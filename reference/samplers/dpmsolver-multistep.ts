@@ -11,7 +11,7 @@
  * The first step is first order (no history), and with lowerOrderFinal and fewer than 15 steps the
  * last two steps drop to orders 1 and 2 (the step to σ = 0 is always first order).
  */
-import type { Backend, BTensor } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../contract.ts";
 import { require, requireOneOf } from "../errors.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import { resolveConfig } from "./common.ts";

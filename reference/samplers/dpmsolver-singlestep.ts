@@ -11,7 +11,7 @@
  *     D₀ = x̂₀(s₁), D₁ = (x̂₀(s₀) − x̂₀(s₁))/r₀, x_t = (σ_t/σ_{s₁}) x_{s₁} + α_t(1 − e^{−h})(D₀ + ½D₁).
  * Orders per step come from `orderList` (diffusers `get_order_list`); the step to σ = 0 is first order.
  */
-import type { Backend, BTensor } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../contract.ts";
 import { require, requireOneOf } from "../errors.ts";
 import { resolveConfig } from "./common.ts";
 import { dpmAlgorithmOf } from "./dpmsolver-multistep.ts";

@@ -8,7 +8,7 @@
  *   x̃' = x̃ + (σ' − σ)·(x̃ − D)/σ = (σ'/σ)·x̃ + (1 − σ'/σ)·D,
  * so the last step to σ' = 0 returns D itself: the article's single-step picture.
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor, PredictionType } from "../contract.ts";
 import { ConfigError, require } from "../errors.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import type { StepOptions, StepOutput } from "./scheduler.ts";

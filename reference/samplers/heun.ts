@@ -10,7 +10,7 @@
  * one `step` call, so `timesteps` repeats every interior timestep: [t₀, t₁, t₁, t₂, t₂, …, t_{n−1}, t_{n−1}]
  * and `sigmas` is [σ₀, σ₁, σ₁, …, σ_{n−1}, σ_{n−1}, 0].
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor, PredictionType } from "../contract.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import type { BetaSchedule } from "../schedule.ts";
 import { require } from "../errors.ts";

@@ -3,7 +3,7 @@
  * Loaded lazily, so a command that needs one sampler does not load them all.
  */
 import type { Scheduler } from "./scheduler.ts";
-import type { Backend, BTensor } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../contract.ts";
 import { ConfigError } from "../errors.ts";
 
 /** diffusers class name → [module file in reference/samplers/, exported factory name]. */

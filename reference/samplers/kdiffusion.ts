@@ -15,7 +15,7 @@
  * - fresh noise comes from `options.noise` and is drawn only where k-diffusion's `noise_sampler` is
  *   called: when σᵢ₊₁ > 0 (and, for dpmpp_2m_sde, η ≠ 0); churn noise (γ > 0) only when γ > 0.
  */
-import type { Backend, BTensor } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../contract.ts";
 import { ConfigError, require, requireOneOf } from "../errors.ts";
 import type { NoiseProvider } from "./scheduler.ts";
 import type { KDiffusionSamplerName } from "./index.ts";

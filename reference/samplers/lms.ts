@@ -10,7 +10,7 @@
  * (`linearMultistepCoeff`, shared with k-diffusion's sampler); diffusers integrates with scipy's `quad`
  * (epsrel 1e-4), which agrees to rounding for these polynomials.
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor, PredictionType } from "../contract.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import type { BetaSchedule } from "../schedule.ts";
 import { require } from "../errors.ts";

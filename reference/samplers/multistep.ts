@@ -12,7 +12,7 @@
  * history of converted outputs, the step counter and the noise draw. Scalars are host Float64;
  * tensors only go through `backend.combine` (and `threshold`, `toHost`/`fromHost` for `varianceType`).
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor, PredictionType } from "../contract.ts";
 import { ConfigError, ShapeError, StateError, require, requireOneOf, requirePositiveInt } from "../errors.ts";
 import { DEFAULT_SCHEDULE, alphasCumprod as cumprod, linspace, makeBetas, type BetaSchedule, type ScheduleConfig } from "../schedule.ts";
 import { convertSigmas, float32Cumprod, sigmaToTimestep, timestepForSigma } from "./sigmas.ts";

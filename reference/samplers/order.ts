@@ -30,8 +30,8 @@
  *   restarting from the exact solution: the errors agree to 3 digits). The entry `lms-startup` runs
  *   LMS-4 on σ ∈ [0.01, 1], where the start-up dominates and the measured order is 2.
  */
-import type { Backend, BTensor, Denoiser } from "../../adapters/contract.ts";
-import { referenceBackend } from "../../adapters/reference/index.ts";
+import type { Backend, BTensor, Denoiser } from "../contract.ts";
+import { referenceBackend } from "../backend.ts";
 import { GaussianMixture } from "../distributions.ts";
 import { ConfigError, require } from "../errors.ts";
 import { x0Star, epsilonStar } from "../oracle.ts";

@@ -15,7 +15,7 @@
  * counter exactly like diffusers. The midpoints are integers: m = t − ⌊(t − s)/2⌋ (floor division, as
  * Python's `//`; SAMP-PNDM-WARMUP).
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor, PredictionType } from "../contract.ts";
 import { ConfigError, StateError, require } from "../errors.ts";
 import { epsCoeffs } from "../param.ts";
 import type { Schedule } from "../schedule.ts";

@@ -7,7 +7,7 @@
  * Both do host-side Float64 arithmetic on scalars and ask a Backend (adapters/contract.ts) for
  * tensor primitives, so one sampler serves every backend.
  */
-import type { Backend, BTensor, Conditioning, Denoiser, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor, Conditioning, Denoiser, PredictionType } from "../contract.ts";
 import { MissingPrimitiveError, StateError } from "../errors.ts";
 import { assertFiniteOutput } from "./common.ts";
 import type { NoiseSource } from "../rng.ts";

@@ -16,7 +16,7 @@
  * spec chapter, "Deviations from diffusers"); its timesteps and σ are rounded to float32 as diffusers
  * stores them. The API of this module is stable: other samplers import it.
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor, PredictionType } from "../contract.ts";
 import { ConfigError, StateError, require, requireOneOf, requirePositiveInt } from "../errors.ts";
 import { BETA_SCHEDULES, exponentialSigmas, karrasSigmas, linspace, makeSchedule, type BetaSchedule, type ScheduleConfig } from "../schedule.ts";
 import { roundHalfEven, setTimesteps, TIMESTEP_SPACINGS, type TimestepSpacing } from "../timesteps.ts";

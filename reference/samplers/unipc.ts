@@ -12,7 +12,7 @@
  * where the ρ's solve R·ρ = b with R_{jk} = rₖ^{j−1}, b_j = j!·φ_{j+1}(−h)·h/B(h) (φ's by the recursion
  * below), B(h) = −h (bh1) or e^{−h} − 1 (bh2). Order 2 uses ρ = ½ (the paper's choice).
  */
-import type { Backend, BTensor } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../contract.ts";
 import { require } from "../errors.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import { resolveConfig } from "./common.ts";
