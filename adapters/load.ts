@@ -31,7 +31,7 @@ export async function loadAdapter(path: string): Promise<Backend<any>> {
     if (TYPESCRIPT.has(ext)) await registerTypeScript();
     mod = await importFile(pathToFileURL(file).href);
   } catch (e) {
-    throw new InputFileError(path, `the adapter module did not load. Tried: ${tried}. Error: ${(e as Error).message.split("\n")[0]}. ${loadHint(e, scope.format)}`);
+    throw new InputFileError(path, `the adapter module did not load. Tried: ${tried}. Error: ${(e as Error).message.split("\n")[0].replace(/\.$/, "")}. ${loadHint(e, scope.format)}`);
   }
   const candidate = pick(mod) ?? pick(mod.default as Record<string, unknown> | undefined) ?? mod.default;
   let backend: unknown;
@@ -41,7 +41,10 @@ export async function loadAdapter(path: string): Promise<Backend<any>> {
     throw new InputFileError(path, `the adapter's createBackend() threw: ${(e as Error).message}`);
   }
   const problems = adapterShapeProblems(backend);
-  if (problems.length) throw new InputFileError(path, `the adapter does not export a Backend: ${problems.join("; ")}. Export \`backend\` or \`createBackend()\` (see adapters/README.md)`);
+  if (problems.length) {
+    const names = Object.keys(mod).join(", ") || "nothing";
+    throw new InputFileError(path, `the adapter does not export a Backend: ${problems.join("; ")}. It was loaded as ${tried} and exports ${names}. Export \`backend\` or \`createBackend()\` (see adapters/README.md)`);
+  }
   return backend as Backend<any>;
 }
 
@@ -93,7 +96,7 @@ function loadHint(e: unknown, format: Scope["format"]): string {
   const err = e as { code?: string; message?: string };
   const msg = err?.message ?? "";
   if (err?.code === "ERR_MODULE_NOT_FOUND" || err?.code === "MODULE_NOT_FOUND") return "Fix: the adapter imports a module that cannot be found from its folder: install that package in the adapter's project (diffspec's own modules are imported as `diffspec`, `diffspec/contract`, `diffspec/errors`, …) or correct the relative path.";
-  if (/Cannot use import statement outside a module|Unexpected token 'export'|ERR_REQUIRE_ESM/.test(msg + (err?.code ?? "")) && format === "CommonJS") return 'Fix: the file uses ES module syntax in a CommonJS scope: rename it to .mjs (.mts), or add "type": "module" to its package.json.';
+  if (/Cannot use import statement outside a module|Unexpected token 'export'|ERR_REQUIRE_ESM|Cannot require\(\) ES Module .* in a cycle/.test(msg + (err?.code ?? "")) && format === "CommonJS") return 'Fix: the file uses ES module syntax in a CommonJS scope: rename it to .mjs (.mts), or add "type": "module" to its package.json.';
   if (/(require|exports|module) is not defined in ES module scope/.test(msg)) return "Fix: the file uses CommonJS (require/module.exports) in an ES module scope: rename it to .cjs (.cts), or use import/export.";
   return "Fix: correct the error above; running the file alone (`node FILE`, or `npx tsx FILE` for TypeScript) shows its full stack.";
 }

@@ -26,13 +26,28 @@ export const OPTIONAL_PACKAGES: Readonly<Record<string, string>> = {
   "umap-js": "npm install umap-js",
 };
 
+/** The install line of a built-in backend that needs more than one optional package. */
+export const BACKEND_INSTALL: Readonly<Record<string, string>> = {
+  "tfjs-cpu": "npm install @tensorflow/tfjs",
+  "tfjs-wasm": "npm install @tensorflow/tfjs @tensorflow/tfjs-backend-wasm",
+  "tfjs-webgpu": "npm install @tensorflow/tfjs @tensorflow/tfjs-backend-webgpu webgpu",
+  "tfjs-node": "npm install @tensorflow/tfjs @tensorflow/tfjs-node",
+  "onnxruntime-cpu": ONNX,
+  "onnxruntime-webgpu": ONNX,
+  "onnxruntime-cuda": ONNX,
+};
+
 /** An optional package that `feature` (a backend or command) needs is not installed. */
 export class MissingPackageError extends UnavailableError {
+  readonly installLine: string;
   constructor(
     readonly feature: string,
     readonly packageName: string,
   ) {
-    super(feature, `it needs the optional package ${packageName}, which is not installed; install it with: ${OPTIONAL_PACKAGES[packageName] ?? `npm install ${packageName}`}`);
+    const line = BACKEND_INSTALL[feature] ?? OPTIONAL_PACKAGES[packageName] ?? `npm install ${packageName}`;
+    super(feature, `it needs the optional package ${packageName}, which is not installed; install it with: ${line}`);
+    this.installLine = line;
+    this.message = `${feature} is unavailable: ${this.reason}`;
   }
 }
 

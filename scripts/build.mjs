@@ -32,4 +32,4 @@ for (const f of readdirSync(dist, { recursive: true, encoding: "utf8" })) {
   writeFileSync(join(dist, f), text.replace(/((?:from|import)\s*\(?\s*"\.{1,2}\/[^"]*?)\.([mc]?)ts"/g, '$1.$2js"'));
 }
 for (const p of COPIED) cpSync(join(root, p), join(dist, p), { recursive: true });
-process.stdout.write(`build: dist/ written (.js, .d.ts of the entry points, ${COPIED.join(", ")})\n`);
+process.stderr.write(`build: dist/ written (.js, .d.ts of the entry points, ${COPIED.join(", ")})\n`);
