@@ -1,8 +1,13 @@
 /** The `diffspec` command: dispatches to subcommands, turns typed errors into clear messages. */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { DiffspecError } from "../reference/errors.ts";
 import { withOptional } from "../reference/optional.ts";
 
-type Command = { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> };
+type Command = { summary: string; load: () => Promise<(argv: string[]) => Promise<number>>; cloneOnly?: true };
+
+/** Whether diffspec runs from a clone (the spec's Markdown beside the code), not from the installed package. */
+const inClone = (): boolean => existsSync(fileURLToPath(new URL("../spec/README.md", import.meta.url)));
 
 const COMMANDS: Record<string, Command> = {
   conformance: { summary: "run the conformance suite against a backend (the main job)", load: async () => (await import("./conformance.ts")).conformanceCommand },
@@ -12,9 +17,9 @@ const COMMANDS: Record<string, Command> = {
   dataset: { summary: "build the glyph dataset from Unihan + Noto Sans CJK", load: async () => (await import("../glyffuser/build-dataset.ts")).datasetCommand },
   train: { summary: "train the glyffuser (a small conditional U-Net) with the ε-loss", load: async () => (await import("./train.ts")).trainCommand },
   sample: { summary: "draw glyphs from a prompt with the trained glyffuser", load: async () => (await import("./sample.ts")).sampleCommand },
-  "spec-index": { summary: "regenerate spec/README.md, the clause index with status per backend", load: async () => (await import("./spec-index.ts")).specIndexCommand },
+  "spec-index": { summary: "regenerate spec/README.md, the clause index with status per backend", load: async () => (await import("./spec-index.ts")).specIndexCommand, cloneOnly: true },
   adherence: { summary: "measure the glyffuser's prompt adherence (semantic radicals) per guidance and step count", load: async () => (await import("./adherence.ts")).adherenceCommand },
-  figures: { summary: "regenerate the spec's figures (SVG) from the reference", load: async () => (await import("./figures.ts")).figuresCommand },
+  figures: { summary: "regenerate the spec's figures (SVG) from the reference", load: async () => (await import("./figures.ts")).figuresCommand, cloneOnly: true },
 };
 
 export const MAIN_HELP = `Usage: diffspec <command> [options]   (diffspec <command> --help for each)
@@ -32,6 +37,10 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = COMMANDS[name];
   if (!cmd) {
     process.stderr.write(`diffspec: unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(", ")}\n`);
+    return 2;
+  }
+  if (cmd.cloneOnly && !inClone() && !rest.includes("--help") && !rest.includes("-h")) {
+    process.stderr.write(`diffspec ${name}: it rewrites the spec's Markdown (spec/), which the installed package does not include; run it in a clone of the repository (npm ci && npx diffspec ${name})\n`);
     return 2;
   }
   try {

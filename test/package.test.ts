@@ -9,7 +9,8 @@
  *   subset: the full run of an adapter is what test/cli-conformance.test.ts and the backend tests do);
  * - `tsc --strict` type-checks a typed adapter and every public entry point against the installed
  *   package under nodenext and bundler resolution, with no @types package installed;
- * - a backend whose optional runtime is absent names the package and its install line.
+ * - a backend whose optional runtime is absent names the package and its install line, and a command
+ *   that rewrites the clone's spec/ says it needs a clone.
  * The projects get a lockfile derived from this repository's (the versions `npm ci` installed, with
  * their registry tarball URLs), so the offline install needs only the tarballs `npm ci` cached. If the
  * cache lacks one, every test here is skipped with the npm error as the reason.
@@ -190,10 +191,13 @@ describe("diffspec installed from its tarball", () => {
     timed("tsc --strict (bundler, ES module project)", () => check(esm, { module: "preserve", moduleResolution: "bundler" }));
   }, 120_000);
 
-  test("a backend whose optional runtime is absent names the package and the line that installs it", (ctx) => {
+  test("a backend whose optional runtime is absent names the package and its install line; a clone-only command says so", (ctx) => {
     if (skipReason) return ctx.skip(skipReason);
     const r = diffspec(cjs, "conformance", "--backend", "tfjs-wasm", "--clause", "BACKEND-TRANSFER");
     expect(r.stdout + r.stderr).toMatch(/needs the optional package @tensorflow\/tfjs, which is not installed; install it with: npm install @tensorflow\/tfjs @tensorflow\/tfjs-backend-wasm/);
+    const clone = diffspec(cjs, "spec-index");
+    expect(clone.status).toBe(2);
+    expect(clone.stderr).toMatch(/the installed package does not include; run it in a clone/);
   }, 120_000);
 });
 
