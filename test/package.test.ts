@@ -68,7 +68,7 @@ function treeBytes(dir: string, seen = new Set<number>()): number {
 }
 
 /** The consumer's lockfile: diffspec from the tarball, its dependency closure from this repository's lock. */
-function consumerLock(tgz: string, root: Record<string, unknown>): object {
+function consumerLock(tgz: string, root: Record<string, unknown>, registry: string): object {
   const repoLock = JSON.parse(readFileSync(join(REPO, "package-lock.json"), "utf8")) as { packages: Record<string, LockEntry> };
   const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
   const strip = ({ dev, peer, devOptional, ...rest }: LockEntry): LockEntry => rest;
@@ -81,7 +81,7 @@ function consumerLock(tgz: string, root: Record<string, unknown>): object {
     seen.add(name);
     const e = repoLock.packages[`node_modules/${name}`];
     if (!e) throw new Error(`package-lock.json has no node_modules/${name}`);
-    packages[`node_modules/${name}`] = { resolved: `https://registry.npmjs.org/${name}/-/${name.split("/").pop()}-${e.version}.tgz`, ...strip(e) };
+    packages[`node_modules/${name}`] = { resolved: `${registry}${name}/-/${name.split("/").pop()}-${e.version}.tgz`, ...strip(e) };
     todo.push(...Object.keys({ ...e.dependencies, ...e.optionalDependencies }));
   }
   const file = `file:${basename(tgz)}`;
@@ -99,12 +99,12 @@ function consumerLock(tgz: string, root: Record<string, unknown>): object {
   return { name: root.name, version: root.version, lockfileVersion: 3, requires: true, packages: { "": { name: root.name, version: root.version, dependencies: root.dependencies }, ...packages } };
 }
 
-function makeProject(dir: string, tgz: string, type: "commonjs" | "module"): SpawnSyncReturns<string> {
+function makeProject(dir: string, tgz: string, type: "commonjs" | "module", registry: string): SpawnSyncReturns<string> {
   mkdirSync(dir);
   copyFileSync(tgz, join(dir, basename(tgz)));
   const root = { name: basename(dir), version: "1.0.0", private: true, type, dependencies: { diffspec: `file:${basename(tgz)}` } };
   writeFileSync(join(dir, "package.json"), JSON.stringify(root, null, 2));
-  writeFileSync(join(dir, "package-lock.json"), JSON.stringify(consumerLock(tgz, root), null, 2));
+  writeFileSync(join(dir, "package-lock.json"), JSON.stringify(consumerLock(tgz, root, registry), null, 2));
   return run("npm", ["ci", "--offline"], dir);
 }
 
@@ -117,13 +117,15 @@ beforeAll(() => {
   const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf("["))) as { filename: string; size: number; unpackedSize: number; entryCount: number }[];
   figures.push(`tarball: ${(info.size / 1e6).toFixed(2)} MB, ${info.entryCount} files, ${(info.unpackedSize / 1e6).toFixed(2)} MB unpacked`);
   const tgz = join(tmp, info.filename);
-  const first = timed("npm ci --offline (CommonJS project)", () => makeProject(cjs, tgz, "commonjs"));
+  // The registry npm ci fetched from: its tarball URLs are the cache keys.
+  const registry = run("npm", ["config", "get", "registry"], REPO).stdout.trim().replace(/\/?$/, "/");
+  const first = timed("npm ci --offline (CommonJS project)", () => makeProject(cjs, tgz, "commonjs", registry));
   if (first.status !== 0 && /ENOTCACHED|only-if-cached/.test(first.stderr)) {
     skipReason = `the npm cache lacks a package diffspec depends on (run \`npm ci\` first): ${first.stderr.split("\n").find((l) => /ENOTCACHED|only-if-cached/.test(l) && /request/.test(l)) ?? first.stderr.trim()}`;
     return;
   }
   expect(first.status, first.stderr).toBe(0);
-  const second = timed("npm ci --offline (ES module project)", () => makeProject(esm, tgz, "module"));
+  const second = timed("npm ci --offline (ES module project)", () => makeProject(esm, tgz, "module", registry));
   expect(second.status, second.stderr).toBe(0);
   figures.push(`node_modules: ${(treeBytes(join(cjs, "node_modules")) / 1e6).toFixed(1)} MB (${readdirSync(join(cjs, "node_modules")).filter((n) => !n.startsWith(".")).length} top-level entries)`);
 }, 600_000);
