@@ -25,6 +25,8 @@ export interface Figure {
   readonly caption: string;
   /** The spec chapter that embeds it. */
   readonly chapter: string;
+  /** The article heading it illustrates (spec/article-headings.txt). */
+  readonly article: string;
   build(): VegaLiteSpec | Promise<VegaLiteSpec>;
 }
 
@@ -46,6 +48,7 @@ export function ringData(std = 0.08): GaussianMixture {
 
 const fig1: Figure = {
   name: "01-gaussian-samples",
+  article: "Probability distributions",
   chapter: "01-distributions.md",
   caption: "1000 samples from 𝒩(0, 1): their histogram (bars, as a density), the true density (black) and the maximum-likelihood fit (orange dashed). With this many samples the fit is close to, but not exactly, the truth.",
   build() {
@@ -72,6 +75,7 @@ const NOISE_STEPS = [0, 50, 150, 300, 999];
 
 const fig2: Figure = {
   name: "02-noising-2d",
+  article: "Forward diffusion visualization",
   chapter: "04-forward.md",
   caption: "The ring dataset noised to t = 0, 50, 150, 300, 999 (linear schedule). Top: 250 samples xₜ = √ᾱₜ x₀ + √(1 − ᾱₜ) ε. Bottom: the exact density of q(xₜ), again a Gaussian mixture. The structure dissolves into 𝒩(0, I).",
   build() {
@@ -102,6 +106,7 @@ const fig2: Figure = {
 
 const fig3: Figure = {
   name: "03-one-noising-step",
+  article: "Forward diffusion intuition",
   chapter: "04-forward.md",
   caption: "One noising step q(x₁ | x₀) = 𝒩(√(1 − β) x₀, β) drawn around x₀ ∈ {−1, −0.3, 0.5, 1.2} with an exaggerated β = 0.05: each point becomes a small Gaussian, shrunk slightly towards 0.",
   build() {
@@ -127,6 +132,7 @@ const SCHEDULES: { label: string; config: { betaSchedule: BetaSchedule; betaStar
 
 const fig4: Figure = {
   name: "04-schedules",
+  article: "Forward diffusion, or “noising”",
   chapter: "03-schedules.md",
   caption: "ᾱₜ, σₜ = √((1 − ᾱₜ)/ᾱₜ) (log scale) and the log-SNR λₜ for the linear, scaled-linear, cosine and zero-terminal-SNR schedules (N = 1000). Zero-SNR reaches ᾱ = 0 (σ = ∞, λ = −∞) at the last step, so those points are left out of the σ and λ panels.",
   build() {
@@ -150,6 +156,7 @@ const fig4: Figure = {
 
 const fig5: Figure = {
   name: "05-score-field",
+  article: "Alternative intuition from score function",
   chapter: "09-oracle.md",
   caption: "The score ∇ log q(xₜ) = −ε*/σₜ of the noised ring dataset at t = 20, 100, 300 (linear schedule), drawn as arrows (length scaled per panel) over the density. At low noise the arrows point to the nearest blob; at high noise, towards the origin.",
   build() {
@@ -181,6 +188,7 @@ const fig5: Figure = {
 
 const fig8: Figure = {
   name: "08-joint-conditional",
+  article: "Conditional distributions",
   chapter: "11-conditioning.md",
   caption: "A joint p(x, y) with a continuous x and a class y ∈ {y₁, y₂} (a 1-D Gaussian mixture whose components carry labels). Top: the slices p(x, y₁), p(x, y₂) and their sum, the marginal p(x). Bottom: the conditionals p(x | y) = p(x, y)/p(y): conditioning picks one slice and renormalises it.",
   build() {
@@ -231,6 +239,7 @@ async function trajectories(className: string, config: Record<string, unknown>, 
 
 const fig6: Figure = {
   name: "06-sampler-trajectories",
+  article: "Reverse diffusion in practice",
   chapter: "07-samplers-ddpm-ddim-pndm.md",
   caption: "Trajectories of 40 samples from x_T ~ 𝒩(0, 1) to a trimodal 1-D dataset (modes at −1.5, 0.3, 1.6) with the exact oracle, plotted as xₜ against the timestep. DDIM (η = 0) follows smooth deterministic paths; DDPM adds fresh noise at every step; DPM-Solver++(2M) reaches the modes in 5 steps nearly as well as in 120, while 5 DDPM steps leave samples between the modes — the article's 120-vs-5-steps comparison.",
   async build() {
@@ -264,6 +273,7 @@ const ORDER_FIGURE_SAMPLERS = ["ddim", "heun", "dpmpp-2m", "dpmpp-3m", "unipc-2"
 
 const fig7: Figure = {
   name: "07-error-vs-steps",
+  article: "Reverse diffusion in practice",
   chapter: "08-order.md",
   caption: "Error of the final sample against the exact probability-flow solution (Gaussian data, exact oracle) versus the number of steps, log–log, with dashed lines of the theoretical slope −p anchored at each sampler's first point. DDIM is first order, Heun and DPM-Solver++(2M) second, DPM-Solver++(3M) third (with the Taylor weight; diffusers' weight gives 2), UniPC-2 with its corrector third.",
   async build() {
@@ -290,6 +300,7 @@ const fig7: Figure = {
 
 const fig9: Figure = {
   name: "09-guidance",
+  article: "Further remarks",
   chapter: "12-guidance.md",
   caption: "Samples of the ring dataset (upper half: class y₁, lower half: y₂) from 30 DDIM steps with the exact oracle: unconditional, conditioned on y₁ (w = 1), and classifier-free guidance at w = 3 and w = 7. Colour: the class of the nearest blob. Guidance pushes samples deeper into the conditioned class (purity rises) and away from the other, at the cost of diversity.",
   async build() {
@@ -330,6 +341,7 @@ const GLYPH_RADICALS: [number, string][] = [[167, "金 167"], [85, "氵 85"], [1
 
 const fig10Umap: Figure = {
   name: "10a-glyph-umap",
+  article: "Dataset visualization",
   chapter: "13-glyffuser.md",
   caption: "A UMAP projection (umap-js, 15 neighbours, min-dist 0.1, seeded) of 500 glyphs of the committed 32×32 dataset — about 70 of each focus radical (金 氵 艹 扌 亻 木) and 80 others, spread over code points — coloured by radical, over a Gaussian kernel density estimate of the projected points (Scott's-rule bandwidth, 30×30 grid; darker = denser). Each focus radical forms its own cluster — 扌 and 木, both narrow left-side components, lie next to each other and overlap at their edge — and the glyphs of other radicals scatter between and around the clusters, mostly in the low-density regions. Nearness in pixel space follows the radical and the glyph's layout, not its meaning: that is the structure the diffusion model has to learn.",
   async build() {
@@ -393,6 +405,7 @@ const DENOISE_STEPS = 20;
 
 const fig10Denoise: Figure = {
   name: "10b-glyph-denoising",
+  article: "How and why do diffusion models work?",
   chapter: "13-glyffuser.md",
   caption: `The committed glyffuser denoising from pure noise (left) to the final glyph (right): 20 DDIM steps, seed 0, guidance w = 3, onnxruntime-cpu, one row per prompt (${DENOISE_PROMPTS.map((p) => `"${p}"`).join(", ")}), six frames of the trajectory xₜ (the initial noise and after steps 10, 14, 16, 18 and 20), each average-pooled to 16×16 for the figure (ink: dark). The sample stays dominated by noise for the first half of the steps (not drawn: they look like the noise column) and the glyph emerges over the last few steps, coarse layout first, strokes last. The final glyphs are glyph-like (strokes, boxes, radical-like parts) but not specific to their prompt: the small, briefly trained committed model largely ignores its text (see the limits above and fixtures/glyffuser/README.md).`,
   async build() {
