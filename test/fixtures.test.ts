@@ -8,7 +8,7 @@ import { verifyFixtures } from "../conformance/fixtures/verify.ts";
 describe("fixtures verify", () => {
   test("all public diffusers and k-diffusion fixtures pass; only torch-generator noise is skipped", async () => {
     const results = await verifyFixtures(["fixtures/diffusers"]);
-    expect(results.length).toBe(85);
+    expect(results.length).toBe(90);
     expect(results.filter((r) => r.status === "failed").map((r) => `${r.id}: ${r.message}`)).toEqual([]);
     const skipped = results.filter((r) => r.status === "skipped");
     expect(skipped.every((r) => /torch's CPU generator/.test(r.message ?? ""))).toBe(true);
