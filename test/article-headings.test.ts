@@ -4,6 +4,8 @@
  * by a clause or says why not; every article figure is drawn by a spec figure or says why not.
  */
 import { describe, expect, test } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { loadSpecClauses } from "../conformance/spec-index.ts";
 import { extractArticleHeadings, loadArticleFigures, loadArticleHeadings, parseArticleRef, parseArticleFiguresFile, parseHeadingsFile } from "../conformance/article.ts";
 import { FIGURES } from "../plot/figures.ts";
@@ -34,7 +36,13 @@ describe("clauses name the article's headings", () => {
   });
 });
 
+/** The article's text, where a checkout has it beside the repository (the project's shared folder); not in a clean clone. */
+const ARTICLE = fileURLToPath(new URL("../../shared/article/ARTICLE.md", import.meta.url));
+
 describe("the headings list is the article's", () => {
+  test.skipIf(!existsSync(ARTICLE))("spec/article-headings.txt lists exactly the headings of ARTICLE.md, in order", () => {
+    expect(names).toEqual(extractArticleHeadings(readFileSync(ARTICLE, "utf8")));
+  });
   test("headings are the lines that stand alone (no-break spaces read as spaces); paragraphs, captions and bullets are not", () => {
     const text = "# title\n\nintro text.\n\n---\n\nA Visual\u00a0Guide\n\nIntro\n\nSome paragraph that says things.\n\n  • a bullet\n\nA caption of a figure.\n\nWhat is\u00a0“noise”?\n\nThen we run the loop:\n\nTakeaway\n\nTakeaway\n";
     expect(extractArticleHeadings(text)).toEqual(["A Visual Guide", "Intro", "What is “noise”?", "Takeaway"]);
