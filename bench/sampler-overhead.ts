@@ -111,6 +111,7 @@ export const OVERHEAD_CASES: readonly OverheadCase[] = [
   d("dpm-singlestep", "DPMSolverSinglestepScheduler", {}, "DPMSolverSinglestepScheduler defaults (order 2)", floor(3, 1, "per 2 evaluations: read (x, ε₀) then (x, ε₀, x₁, ε₁); write 2 samples")),
   d("unipc", "UniPCMultistepScheduler", {}, "UniPCMultistepScheduler defaults (bh2, order 2, corrector)", floor(6, 1, "corrector + predictor: read x₋₁, ε₋₁, x₋₂, ε₋₂, x, ε; write x'")),
   d("deis", "DEISMultistepScheduler", {}, "DEISMultistepScheduler defaults (order 2)", floor(3, 1, "read x, ε, ε₋₁; write x'")),
+  d("dpm-sde", "DPMSolverSDEScheduler", {}, "DPMSolverSDEScheduler defaults (2 evaluations per σ step; recorded noise in place of the Brownian tree)", floor(3, 1, "per evaluation: read x (the interval's start), ε, z; write x'"), { stochastic: true }),
   k("k-euler", "sample_euler", "k-diffusion sample_euler", floor(2, 1, "read x, D; write x'")),
   k("k-euler-ancestral", "sample_euler_ancestral", "k-diffusion sample_euler_ancestral (η = 1)", floor(3, 1, "read x, D, z; write x'"), { stochastic: true }),
   k("k-heun", "sample_heun", "k-diffusion sample_heun (2 evaluations per σ step)", floor(2.5, 1, "per 2 evaluations: read (x, D₁) then (x, D₁, D₂); write x₂, x'")),

@@ -12,6 +12,8 @@ export interface SpecClause {
   readonly chapter: string;
   /** The text of the **Reference.** line (function names in backticks). */
   readonly reference: string;
+  /** The text of the **Article.** paragraph (its lines joined by spaces); "" when the clause has none. */
+  readonly article: string;
 }
 
 export const SPEC_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "spec");
@@ -24,11 +26,18 @@ export function parseSpecChapter(text: string, chapter: string): SpecClause[] {
     const m = HEADING.exec(line.trim());
     if (!m) return;
     let reference = "";
+    let article = "";
     for (let j = i + 1; j < lines.length && !lines[j].startsWith("### "); j++) {
       const r = /^\*\*Reference\.\*\*\s*(.*)$/.exec(lines[j].trim());
-      if (r) { reference = r[1]; break; }
+      if (r && !reference) reference = r[1];
+      const a = /^\*\*Article\.\*\*\s*(.*)$/.exec(lines[j].trim());
+      if (a && !article) {
+        const para = [a[1]];
+        for (let k = j + 1; k < lines.length && lines[k].trim() !== "" && !lines[k].trim().startsWith("**"); k++) para.push(lines[k].trim());
+        article = para.join(" ");
+      }
     }
-    out.push({ id: m[1], title: m[2].trim(), chapter, reference });
+    out.push({ id: m[1], title: m[2].trim(), chapter, reference, article });
   });
   return out;
 }

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { loadSpecClauses, SPEC_DIR, type SpecClause } from "./spec-index.ts";
 import type { PropertyDef } from "./registry.ts";
 import type { Report } from "./runner.ts";
+import { loadArticleFigures, loadArticleHeadings } from "./article.ts";
+import { coverageSection, type CoveredFigure } from "./coverage.ts";
 
 export const REPORTS_DIR = join(SPEC_DIR, "..", "conformance", "reports");
 
@@ -34,7 +36,7 @@ function chapterTitle(file: string): string {
   return (CHAPTER_TITLES[file] = first ? first.slice(2).trim() : file);
 }
 
-export function buildSpecReadme(clauses: readonly SpecClause[], properties: readonly PropertyDef[], reports: readonly Report[]): string {
+export function buildSpecReadme(clauses: readonly SpecClause[], properties: readonly PropertyDef[], reports: readonly Report[], coverage: readonly string[] = []): string {
   const backends = reports.map((r) => r.backend);
   const lines: string[] = [
     "# The diffspec specification",
@@ -52,6 +54,7 @@ export function buildSpecReadme(clauses: readonly SpecClause[], properties: read
     "A dash means the clause was not run on that backend: spec-scope clauses check the reference mathematics",
     "itself and run only on `reference`. GPU runs are recorded in [adapters/README.md](../adapters/README.md#gpu-runs).",
     "",
+    ...coverage,
   ];
   let chapter = "";
   for (const c of clauses) {
@@ -67,6 +70,7 @@ export function buildSpecReadme(clauses: readonly SpecClause[], properties: read
   return lines.join("\n");
 }
 
-export function currentSpecReadme(properties: readonly PropertyDef[]): string {
-  return buildSpecReadme(loadSpecClauses(), properties, loadCommittedReports());
+export function currentSpecReadme(properties: readonly PropertyDef[], figures: readonly CoveredFigure[]): string {
+  const clauses = loadSpecClauses();
+  return buildSpecReadme(clauses, properties, loadCommittedReports(), coverageSection(clauses, loadArticleHeadings(), loadArticleFigures(), figures));
 }

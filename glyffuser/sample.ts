@@ -46,6 +46,7 @@ export const SAMPLERS: Record<string, { readonly className: string; readonly con
   unipc: { className: "UniPCMultistepScheduler", config: { ...CLIP_X0 } },
   deis: { className: "DEISMultistepScheduler", config: { ...CLIP_X0 } },
   pndm: { className: "PNDMScheduler", config: {} },
+  "dpmsolver-sde": { className: "DPMSolverSDEScheduler", config: {} },
 };
 export const SAMPLER_NAMES = Object.keys(SAMPLERS);
 
@@ -148,7 +149,9 @@ export async function sampleGlyphs(o: SampleOptions): Promise<SampleResult> {
     const C = m.unet.inChannels;
     const entry = SAMPLERS[o.sampler];
     const scheduleKeys = { numTrainTimesteps: m.schedule.numTrainTimesteps, betaStart: m.schedule.betaStart, betaEnd: m.schedule.betaEnd, betaSchedule: m.schedule.betaSchedule };
-    const scheduler = await createScheduler(entry.className, { ...scheduleKeys, ...entry.config, ...o.schedulerConfig }, backend);
+    // DPMSolverSDE draws its own Brownian-tree noise (SAMP-BROWNIAN-TREE), seeded by the run's seed.
+    const brownian = entry.className === "DPMSolverSDEScheduler";
+    const scheduler = await createScheduler(entry.className, { ...scheduleKeys, ...entry.config, ...(brownian ? { noiseSamplerSeed: o.seed } : {}), ...o.schedulerConfig }, backend);
     scheduler.setTimesteps(o.steps);
     const raw = await glyffuserDenoiser(base, model);
     let evaluations = 0;
@@ -159,7 +162,7 @@ export async function sampleGlyphs(o: SampleOptions): Promise<SampleResult> {
     const denoiser = guidedDenoiser(counted, backend, c, n, o.guidance);
     const init = new GaussianStream(o.seed).randn([B, C, S, S]);
     const initial = await backend.fromHost(init.data.map((v) => v * scheduler.initNoiseSigma), [B, C, S, S]);
-    const noise = hostNoise(backend, childStream(o.seed, "sampler"));
+    const noise = brownian ? undefined : hostNoise(backend, childStream(o.seed, "sampler"));
     const out = await runPipeline(scheduler, denoiser, initial, {
       cond: c,
       noise,

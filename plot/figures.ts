@@ -26,6 +26,8 @@ export interface Figure {
   readonly caption: string;
   /** The spec chapter that embeds it. */
   readonly chapter: string;
+  /** The article heading it illustrates (spec/article-headings.txt). */
+  readonly article: string;
   build(): VegaLiteSpec | Promise<VegaLiteSpec>;
 }
 
@@ -33,37 +35,32 @@ const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 const r4 = (v: number): number => Math.round(v * 1e4) / 1e4;
 const grid = (lo: number, hi: number, n: number): number[] => Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
 
-/** The article's structured 2-D dataset: eight Gaussian blobs on a ring, labelled by half (y ∈ {0, 1}). */
-export function ringData(std = 0.08): GaussianMixture {
-  return new GaussianMixture(
-    Array.from({ length: 8 }, (_, k) => ({
-      mean: Float64Array.of(Math.cos((2 * Math.PI * k) / 8), Math.sin((2 * Math.PI * k) / 8)),
-      std,
-      weight: 1,
-      label: k < 4 ? 0 : 1,
-    })),
-  );
-}
+export { ringData } from "./datasets.ts";
+import { ringData } from "./datasets.ts";
 
 const fig1: Figure = {
   name: "01-gaussian-samples",
+  article: "Probability distributions",
   chapter: "01-distributions.md",
-  caption: "1000 samples from 𝒩(0, 1): their histogram (bars, as a density), the true density (black) and the maximum-likelihood fit (orange dashed). With this many samples the fit is close to, but not exactly, the truth.",
+  caption: "1000 samples from 𝒩(0, 1): their histogram (orange bars, as a density), the true density (black) and the maximum-likelihood fit from the samples (dashed blue), as in the article. With this many samples the fit is close to, but not exactly, the truth.",
   build() {
     const s = new GaussianStream("fig01");
     const xs = Array.from(s.normals(1000));
     const fit = fitGaussian(xs);
+    const HIST = "histogram of 1000 samples", TRUE = "true density 𝒩(0, 1)", FIT = `ML fit 𝒩(${fit.mean.toFixed(3)}, ${fit.variance.toFixed(3)})`;
     const curve = grid(-4, 4, 161).flatMap((x) => [
-      { x: r4(x), density: r4(gaussianPdf([x], [0], 1)), curve: "true 𝒩(0, 1)" },
-      { x: r4(x), density: r4(gaussianPdf([x], [fit.mean], fit.variance)), curve: `ML fit 𝒩(${fit.mean.toFixed(3)}, ${fit.variance.toFixed(3)})` },
+      { x: r4(x), density: r4(gaussianPdf([x], [0], 1)), curve: TRUE },
+      { x: r4(x), density: r4(gaussianPdf([x], [fit.mean], fit.variance)), curve: FIT },
     ]);
+    // One colour scale for the three series, in this order (not alphabetical): bars orange, truth black, fit blue.
+    const color = { field: "curve", type: "nominal", title: null, scale: { domain: [HIST, TRUE, FIT], range: ["#fdae6b", "#000000", "#3182bd"] }, legend: { orient: "bottom", direction: "vertical", labelLimit: 0 } };
     return {
       $schema: SCHEMA, config: baseConfig, width: 420, height: 240,
-      title: "Sampling from a Gaussian",
+      title: "Sampling from a Gaussian, and fitting one",
       layer: [
-        { data: { values: xs.map((x) => ({ x: r4(x) })) }, transform: [{ bin: { step: 0.25 }, field: "x", as: ["b0", "b1"] }, { aggregate: [{ op: "count", as: "n" }], groupby: ["b0", "b1"] }, { calculate: "datum.n / (1000 * 0.25)", as: "density" }],
-          mark: { type: "bar", color: "#9ecae1" }, encoding: { x: { field: "b0", type: "quantitative", title: "x", scale: { domain: [-4, 4] } }, x2: { field: "b1" }, y: { field: "density", type: "quantitative", title: "density" } } },
-        { data: { values: curve }, mark: { type: "line", strokeWidth: 2 }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "density", type: "quantitative" }, color: { field: "curve", type: "nominal", title: null, scale: { range: ["#000000", "#e6550d"] } }, strokeDash: { field: "curve", type: "nominal", legend: null, scale: { range: [[1, 0], [6, 3]] } } } },
+        { data: { values: xs.map((x) => ({ x: r4(x) })) }, transform: [{ bin: { step: 0.25 }, field: "x", as: ["b0", "b1"] }, { aggregate: [{ op: "count", as: "n" }], groupby: ["b0", "b1"] }, { calculate: "datum.n / (1000 * 0.25)", as: "density" }, { calculate: `'${HIST}'`, as: "curve" }],
+          mark: { type: "bar", stroke: "#ffffff", strokeWidth: 0.5 }, encoding: { x: { field: "b0", type: "quantitative", title: "x", scale: { domain: [-4, 4] } }, x2: { field: "b1" }, y: { field: "density", type: "quantitative", title: "density" }, y2: { datum: 0 }, color } },
+        { data: { values: curve }, mark: { type: "line", strokeWidth: 2 }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "density", type: "quantitative" }, color, strokeDash: { field: "curve", type: "nominal", legend: null, scale: { domain: [TRUE, FIT], range: [[1, 0], [6, 3]] } } } },
       ],
     } as VegaLiteSpec;
   },
@@ -73,6 +70,7 @@ const NOISE_STEPS = [0, 50, 150, 300, 999];
 
 const fig2: Figure = {
   name: "02-noising-2d",
+  article: "Forward diffusion visualization",
   chapter: "04-forward.md",
   caption: "The ring dataset noised to t = 0, 50, 150, 300, 999 (linear schedule). Top: 250 samples xₜ = √ᾱₜ x₀ + √(1 − ᾱₜ) ε. Bottom: the exact density of q(xₜ), again a Gaussian mixture. The structure dissolves into 𝒩(0, I).",
   build() {
@@ -103,6 +101,7 @@ const fig2: Figure = {
 
 const fig3: Figure = {
   name: "03-one-noising-step",
+  article: "Forward diffusion intuition",
   chapter: "04-forward.md",
   caption: "One noising step q(x₁ | x₀) = 𝒩(√(1 − β) x₀, β) drawn around x₀ ∈ {−1, −0.3, 0.5, 1.2} with an exaggerated β = 0.05: each point becomes a small Gaussian, shrunk slightly towards 0.",
   build() {
@@ -112,7 +111,8 @@ const fig3: Figure = {
     return {
       $schema: SCHEMA, config: baseConfig, width: 420, height: 220, title: "One forward step",
       layer: [
-        { data: { values }, mark: { type: "area", opacity: 0.35 }, encoding: { x: { field: "x", type: "quantitative", title: "x₁" }, y: { field: "density", type: "quantitative", title: "q(x₁ | x₀)" }, color: { field: "x0", type: "nominal", title: null } } },
+        // stack: null — each band is one Gaussian q(x₁ | x₀), not a running sum; the legend follows x₀.
+        { data: { values }, mark: { type: "area", opacity: 0.35, line: true }, encoding: { x: { field: "x", type: "quantitative", title: "x₁" }, y: { field: "density", type: "quantitative", title: "q(x₁ | x₀)", stack: null }, color: { field: "x0", type: "nominal", title: null, scale: { domain: x0s.map((x0) => `x₀ = ${x0}`) } } } },
         { data: { values: x0s.map((x0) => ({ x: x0, x0: `x₀ = ${x0}` })) }, mark: { type: "rule", strokeDash: [4, 3] }, encoding: { x: { field: "x", type: "quantitative" }, color: { field: "x0", type: "nominal" } } },
       ],
     } as VegaLiteSpec;
@@ -128,6 +128,7 @@ const SCHEDULES: { label: string; config: { betaSchedule: BetaSchedule; betaStar
 
 const fig4: Figure = {
   name: "04-schedules",
+  article: "Forward diffusion, or “noising”",
   chapter: "03-schedules.md",
   caption: "ᾱₜ, σₜ = √((1 − ᾱₜ)/ᾱₜ) (log scale) and the log-SNR λₜ for the linear, scaled-linear, cosine and zero-terminal-SNR schedules (N = 1000). Zero-SNR reaches ᾱ = 0 (σ = ∞, λ = −∞) at the last step, so those points are left out of the σ and λ panels.",
   build() {
@@ -144,13 +145,14 @@ const fig4: Figure = {
       $schema: SCHEMA, config: baseConfig, title: "Noise schedules", data: { values },
       facet: { column: { field: "quantity", type: "nominal", title: null, sort: ["ᾱₜ", "log₁₀ σₜ", "λₜ = log SNR"] } },
       resolve: { scale: { y: "independent" } },
-      spec: { width: 220, height: 200, mark: { type: "line", strokeWidth: 1.8 }, encoding: { x: { field: "t", type: "quantitative" }, y: { field: "value", type: "quantitative", title: null }, color: { field: "schedule", type: "nominal" } } },
+      spec: { width: 220, height: 200, mark: { type: "line", strokeWidth: 1.8 }, encoding: { x: { field: "t", type: "quantitative" }, y: { field: "value", type: "quantitative", title: null }, color: { field: "schedule", type: "nominal", scale: { domain: SCHEDULES.map((x) => x.label) }, legend: { labelLimit: 0 } } } },
     } as VegaLiteSpec;
   },
 };
 
 const fig5: Figure = {
   name: "05-score-field",
+  article: "Alternative intuition from score function",
   chapter: "09-oracle.md",
   caption: "The score ∇ log q(xₜ) = −ε*/σₜ of the noised ring dataset at t = 20, 100, 300 (linear schedule), drawn as arrows (length scaled per panel) over the density. At low noise the arrows point to the nearest blob; at high noise, towards the origin.",
   build() {
@@ -182,8 +184,9 @@ const fig5: Figure = {
 
 const fig8: Figure = {
   name: "08-joint-conditional",
+  article: "Conditional distributions",
   chapter: "11-conditioning.md",
-  caption: "A joint p(x, y) with a continuous x and a class y ∈ {y₁, y₂} (a 1-D Gaussian mixture whose components carry labels). Top: the slices p(x, y₁), p(x, y₂) and their sum, the marginal p(x). Bottom: the conditionals p(x | y) = p(x, y)/p(y): conditioning picks one slice and renormalises it.",
+  caption: "A joint p(x, y) with a continuous x and a class y ∈ {y₁, y₂} (a 1-D Gaussian mixture whose components carry labels). Top: the slices p(x, y₁) (orange, two modes) and p(x, y₂) (blue), over their sum, the marginal p(x) (grey, dashed). Bottom: the conditionals p(x | y) = p(x, y)/p(y) in the same colours: conditioning picks one slice and renormalises it.",
   build() {
     const data = new GaussianMixture([
       { mean: Float64Array.of(-1.5), std: 0.5, weight: 0.3, label: 0 },
@@ -198,8 +201,28 @@ const fig8: Figure = {
       top.push({ x: r4(x), density: r4(joint[0]), curve: "p(x, y₁)" }, { x: r4(x), density: r4(joint[1]), curve: "p(x, y₂)" }, { x: r4(x), density: r4(joint[0] + joint[1]), curve: "p(x) = Σ_y p(x, y)" });
       bottom.push({ x: r4(x), density: r4(joint[0] / py[0]), curve: "p(x | y₁)" }, { x: r4(x), density: r4(joint[1] / py[1]), curve: "p(x | y₂)" });
     }
-    const line = (values: object[], title: string) => ({ width: 420, height: 150, title, data: { values }, mark: { type: "line", strokeWidth: 2 }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "density", type: "quantitative" }, color: { field: "curve", type: "nominal", title: null } } });
-    return { $schema: SCHEMA, config: baseConfig, vconcat: [line(top, "Joint slices and the marginal"), line(bottom, "Conditionals")], resolve: { scale: { color: "independent" } } } as VegaLiteSpec;
+    // y₁ orange and y₂ blue in both panels; p(x) a grey area underneath, so both modes of p(x, y₁) stay visible.
+    const Y1 = "#e6550d", Y2 = "#3182bd";
+    const x = { field: "x", type: "quantitative" }, y = { field: "density", type: "quantitative" };
+    const panel = (values: object[], title: string, domain: string[], range: string[], under?: string) => {
+      const color = { field: "curve", type: "nominal", title: null, scale: { domain, range }, legend: { labelLimit: 0 } };
+      const strokeDash = { field: "curve", type: "nominal", legend: null, scale: { domain, range: domain.map((d) => (d === under ? [4, 3] : [1, 0])) } };
+      const only = (keep: boolean) => [{ filter: `(datum.curve === '${under ?? ""}') === ${keep}` }];
+      return {
+        width: 420, height: 150, title,
+        layer: [
+          // p(x) first (grey area, dashed outline), the slices drawn over it.
+          ...(under ? [{ data: { values }, transform: only(true), mark: { type: "area", color: "#d9d9d9", opacity: 0.8 }, encoding: { x, y } }, { data: { values }, transform: only(true), mark: { type: "line", strokeWidth: 1.5 }, encoding: { x, y, color, strokeDash } }] : []),
+          { data: { values }, transform: only(false), mark: { type: "line", strokeWidth: 2 }, encoding: { x, y, color, strokeDash } },
+        ],
+      };
+    };
+    const PX = "p(x) = Σ_y p(x, y)";
+    return {
+      $schema: SCHEMA, config: baseConfig,
+      vconcat: [panel(top, "Joint slices and the marginal", ["p(x, y₁)", "p(x, y₂)", PX], [Y1, Y2, "#636363"], PX), panel(bottom, "Conditionals", ["p(x | y₁)", "p(x | y₂)"], [Y1, Y2])],
+      resolve: { scale: { color: "independent", strokeDash: "independent" } },
+    } as VegaLiteSpec;
   },
 };
 
@@ -232,6 +255,7 @@ async function trajectories(className: string, config: Record<string, unknown>, 
 
 const fig6: Figure = {
   name: "06-sampler-trajectories",
+  article: "Reverse diffusion in practice",
   chapter: "07-samplers-ddpm-ddim-pndm.md",
   caption: "Trajectories of 40 samples from x_T ~ 𝒩(0, 1) to a trimodal 1-D dataset (modes at −1.5, 0.3, 1.6) with the exact oracle, plotted as xₜ against the timestep. DDIM (η = 0) follows smooth deterministic paths; DDPM adds fresh noise at every step; DPM-Solver++(2M) reaches the modes in 5 steps nearly as well as in 120, while 5 DDPM steps leave samples between the modes — the article's 120-vs-5-steps comparison.",
   async build() {
@@ -265,6 +289,7 @@ const ORDER_FIGURE_SAMPLERS = ["ddim", "heun", "dpmpp-2m", "dpmpp-3m", "unipc-2"
 
 const fig7: Figure = {
   name: "07-error-vs-steps",
+  article: "Reverse diffusion in practice",
   chapter: "08-order.md",
   caption: "Error of the final sample against the exact probability-flow solution (Gaussian data, exact oracle) versus the number of steps, log–log, with dashed lines of the theoretical slope −p anchored at each sampler's first point. DDIM is first order, Heun and DPM-Solver++(2M) second, DPM-Solver++(3M) third (with the Taylor weight; diffusers' weight gives 2), UniPC-2 with its corrector third.",
   async build() {
@@ -291,6 +316,7 @@ const fig7: Figure = {
 
 const fig9: Figure = {
   name: "09-guidance",
+  article: "Further remarks",
   chapter: "12-guidance.md",
   caption: "Samples of the ring dataset (upper half: class y₁, lower half: y₂) from 30 DDIM steps with the exact oracle: unconditional, conditioned on y₁ (w = 1), and classifier-free guidance at w = 3 and w = 7. Colour: the class of the nearest blob. Guidance pushes samples deeper into the conditioned class (purity rises) and away from the other, at the cost of diversity.",
   async build() {
@@ -326,13 +352,14 @@ FIGURES.sort((a, b) => a.name.localeCompare(b.name));
 
 // ─── figure 10: the glyph dataset and the trained glyffuser (only when the dataset is present) ──
 
-/** The six focus radicals of the committed subset, by number, with their glyph. */
-const GLYPH_RADICALS: [number, string][] = [[167, "金 167"], [85, "氵 85"], [140, "艹 140"], [64, "扌 64"], [9, "亻 9"], [75, "木 75"]];
+/** The six focus radicals of the committed subset, by Kangxi number and meaning (金 氵 艹 扌 亻 木): the SVG holds no CJK text, so it renders without a CJK font. */
+const GLYPH_RADICALS: [number, string][] = [[167, "167 gold"], [85, "85 water"], [140, "140 grass"], [64, "64 hand"], [9, "9 person"], [75, "75 tree"]];
 
 const fig10Umap: Figure = {
   name: "10a-glyph-umap",
+  article: "Dataset visualization",
   chapter: "13-glyffuser.md",
-  caption: "A UMAP projection (umap-js, 15 neighbours, min-dist 0.1, seeded) of 500 glyphs of the committed 32×32 dataset — about 70 of each focus radical (金 氵 艹 扌 亻 木) and 80 others, spread over code points — coloured by radical, over a Gaussian kernel density estimate of the projected points (Scott's-rule bandwidth, 30×30 grid; darker = denser). Each focus radical forms its own cluster — 扌 and 木, both narrow left-side components, lie next to each other and overlap at their edge — and the glyphs of other radicals scatter between and around the clusters, mostly in the low-density regions. Nearness in pixel space follows the radical and the glyph's layout, not its meaning: that is the structure the diffusion model has to learn.",
+  caption: "A UMAP projection (umap-js, 15 neighbours, min-dist 0.1, seeded) of 500 glyphs of the committed 32×32 dataset — about 70 of each focus radical (金 氵 艹 扌 亻 木) and 80 others, spread over code points — coloured by radical (legend: Kangxi number and meaning, 167 gold 金, 85 water 氵, 140 grass 艹, 64 hand 扌, 9 person 亻, 75 tree 木), over a Gaussian kernel density estimate of the projected points (Scott's-rule bandwidth, 30×30 grid; darker = denser). Each focus radical forms its own cluster — 扌 and 木, both narrow left-side components, lie next to each other and overlap at their edge — and the glyphs of other radicals scatter between and around the clusters, mostly in the low-density regions. Nearness in pixel space follows the radical and the glyph's layout, not its meaning: that is the structure the diffusion model has to learn.",
   async build() {
     const { UMAP } = await withOptional("the UMAP figure", () => import("umap-js"));
     const { loadGlyphDataset, glyphPixels, spreadPick } = await import("../glyffuser/dataset.ts");
@@ -394,6 +421,7 @@ const DENOISE_STEPS = 20;
 
 const fig10Denoise: Figure = {
   name: "10b-glyph-denoising",
+  article: "How and why do diffusion models work?",
   chapter: "13-glyffuser.md",
   caption: `The committed glyffuser denoising from pure noise (left) to the final glyph (right): 20 DDIM steps, seed 0, guidance w = 3, onnxruntime-cpu, one row per prompt (${DENOISE_PROMPTS.map((p) => `"${p}"`).join(", ")}), six frames of the trajectory xₜ (the initial noise and after steps 10, 14, 16, 18 and 20), each average-pooled to 16×16 for the figure (ink: dark). The sample stays dominated by noise for the first half of the steps (not drawn: they look like the noise column) and the glyph emerges over the last few steps, coarse layout first, strokes last. The final glyphs are glyph-like (strokes, boxes, radical-like parts) but not specific to their prompt: the small, briefly trained committed model largely ignores its text (see the limits above and fixtures/glyffuser/README.md).`,
   async build() {
@@ -432,4 +460,6 @@ const fig10Denoise: Figure = {
 // The same paths as glyffuser/dataset.ts DEFAULT_DATASET_PATH and glyffuser/model.ts DEFAULT_MODEL_PATH (not imported: their modules load at build time only).
 if (existsSync(fileURLToPath(new URL("../fixtures/glyphs/glyphs-32.bin", import.meta.url)))) FIGURES.push(fig10Umap);
 if (existsSync(fileURLToPath(new URL("../fixtures/glyffuser/glyffuser.json", import.meta.url)))) FIGURES.push(fig10Denoise);
+// The article's remaining figures (plot/figures-article.ts; it imports `ringData` from here, so it is loaded last).
+FIGURES.push(...(await import("./figures-article.ts")).ARTICLE_FIGURES);
 FIGURES.sort((a, b) => a.name.localeCompare(b.name));

@@ -1,6 +1,6 @@
 /**
  * PARAM — what a network predicts, and the exact conversions between the choices
- * (spec/05-parameterisation.md; article: "What does the network predict?").
+ * (spec/05-parameterisation.md; article: "Reverse diffusion in practice").
  * With xₜ = αₜ x₀ + σₜ ε (αₜ = √ᾱₜ, σₜ = √(1 − ᾱₜ), αₜ² + σₜ² = 1):
  *   ε-prediction:  x₀ = (xₜ − σₜ ε)/αₜ
  *   x₀-prediction: ε  = (xₜ − αₜ x₀)/σₜ

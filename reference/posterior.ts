@@ -1,5 +1,5 @@
 /**
- * POST — the posterior q(xₜ₋₁ | xₜ, x₀) (spec/04-forward.md; article: "Reversing the process").
+ * POST — the posterior q(xₜ₋₁ | xₜ, x₀) (spec/04-forward.md; article: "Reverse diffusion overview").
  * By Bayes with Gaussian q(xₜ | xₜ₋₁) and q(xₜ₋₁ | x₀):
  *   μ̃ₜ = √ᾱₜ₋₁ βₜ/(1 − ᾱₜ) · x₀ + √αₜ (1 − ᾱₜ₋₁)/(1 − ᾱₜ) · xₜ          (POST-MEAN)
  *   β̃ₜ = (1 − ᾱₜ₋₁)/(1 − ᾱₜ) · βₜ                                        (POST-VARIANCE, "fixed_small")

@@ -1,5 +1,5 @@
 /**
- * SCHED — noise schedules (spec/03-schedules.md; article: "The noise schedule").
+ * SCHED — noise schedules (spec/03-schedules.md; article: "Forward diffusion, or “noising”").
  * All arithmetic in Float64. diffusers computes the same formulas in float32; the fixtures
  * compare within float32 rounding (fixtures/README.md).
  */

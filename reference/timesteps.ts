@@ -1,6 +1,6 @@
 /**
  * TS — timestep spacing: which of the N training timesteps an n-step sampler visits
- * (spec/06-timesteps.md; article: "Do we need all 1000 steps?"). Equal to diffusers v0.40.0's
+ * (spec/06-timesteps.md; article: "Reverse diffusion in practice"). Equal to diffusers v0.40.0's
  * DDPMScheduler/DDIMScheduler `set_timesteps` (numpy rounds half to even; Math.round does not).
  */
 import { ConfigError, require, requireOneOf, requirePositiveInt } from "./errors.ts";

@@ -18,7 +18,7 @@ describe("spec figures", () => {
       const name = f.split("/").pop()!;
       expect(readFileSync(f, "utf8") === readFileSync(join(SPEC_DIR, "figures", name), "utf8"), `${name} differs from spec/figures/${name}: run npm run figures`).toBe(true);
     }
-  }, 120_000);
+  }, 300_000);
   test("each chapter embeds its figures with their current captions", () => {
     for (const chapter of new Set(FIGURES.map((f) => f.chapter))) {
       const text = readFileSync(join(SPEC_DIR, chapter), "utf8");

@@ -29,8 +29,12 @@ describe("spec ↔ conformance", () => {
     const ids = properties.map((p) => `${p.clause} ${p.name}`);
     expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
   });
+  test("the parser reads a wrapped **Article.** paragraph up to the next field", () => {
+    const c = parseSpecChapter("### FWD-CHAIN — The chain\n**Article.** Forward diffusion intuition — the chain\nof Gaussians\n**Reference.** `f`\n", "04.md");
+    expect(c[0].article).toBe("Forward diffusion intuition — the chain of Gaussians");
+  });
   test("the parser reads a clause heading and its reference", () => {
     const c = parseSpecChapter("### FWD-CHAIN — The chain\n**Statement.** x\n**Reference.** `reference/forward.ts` → `chainCoefficients`\n", "04.md");
-    expect(c).toEqual([{ id: "FWD-CHAIN", title: "The chain", chapter: "04.md", reference: "`reference/forward.ts` → `chainCoefficients`" }]);
+    expect(c).toEqual([{ id: "FWD-CHAIN", title: "The chain", chapter: "04.md", reference: "`reference/forward.ts` → `chainCoefficients`", article: "" }]);
   });
 });

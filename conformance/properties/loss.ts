@@ -1,6 +1,6 @@
 /**
  * LOSS-EPS, LOSS-MINIMISER, LOSS-MIN-SNR, LOSS-DATA-PATH (spec/05-parameterisation.md; article:
- * "Training: predicting the noise").
+ * "How the model is implemented").
  *
  * LOSS-MINIMISER uses the Pythagorean identity of conditional expectations: for any perturbation
  * δ(xₜ, t) of the oracle,  E‖ε − ε* − δ‖² = E‖ε − ε*‖² + E‖δ‖²  (the cross term −2E[δ·(ε − ε*)]

@@ -1,6 +1,5 @@
 /**
- * SAMP-ORDER, SAMP-SINGLE-STEP, SAMP-DISTRIBUTION (spec/08-order.md; article: "Sampling: do we need all
- * 1000 steps?"). All three use the exact oracle (reference/oracle.ts): for Gaussian-mixture data the
+ * SAMP-ORDER, SAMP-SINGLE-STEP, SAMP-DISTRIBUTION (spec/08-order.md; article: "Reverse diffusion in practice"). All three use the exact oracle (reference/oracle.ts): for Gaussian-mixture data the
  * ideal denoiser is known in closed form, so what is left is the sampler's own error.
  *
  * - SAMP-ORDER (spec, example): one property per entry of ORDER_SAMPLERS (reference/samplers/order.ts):

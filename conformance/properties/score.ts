@@ -1,5 +1,5 @@
 /**
- * SCORE-EQUIVALENCE, SCORE-POSTERIOR-MEAN (spec/05-parameterisation.md; article: "The score").
+ * SCORE-EQUIVALENCE, SCORE-POSTERIOR-MEAN (spec/05-parameterisation.md; article: "Alternative intuition from score function").
  * The ideal noise prediction is the score in disguise, ε* = −σₜ ∇ log q(xₜ), and it is the posterior
  * mean of the noise, ε* = E[ε | xₜ]. The first is checked against a finite-difference gradient of the
  * noised mixture's log-density; the second by Monte Carlo, in two independent ways.

@@ -26,8 +26,12 @@ export interface MlpModelSpec {
 
 export type ModelSpec = MlpModelSpec;
 
-/** MODEL-TIME-EMBED: e = [sin(t·fⱼ), cos(t·fⱼ)], fⱼ = 10000^(−j/(E/2)), j = 0 … E/2 − 1. */
+/**
+ * MODEL-TIME-EMBED (spec/14-model.md): e = [sin(t·fⱼ), cos(t·fⱼ)], fⱼ = 10000^(−j/(E/2)), j = 0 … E/2 − 1
+ * (the glyffuser's U-Net orders the halves [cos, sin], diffusers' flip_sin_to_cos). E must be even.
+ */
 export function timestepEmbedding(t: number, width: number): Float64Array {
+  if (!Number.isInteger(width) || width < 2 || width % 2) throw new ShapeError("timestep embedding width", width, "an even integer ≥ 2");
   const half = width / 2;
   const e = new Float64Array(width);
   for (let j = 0; j < half; j++) {

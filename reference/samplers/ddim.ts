@@ -1,7 +1,6 @@
 /**
  * SAMP-DDIM — denoising diffusion implicit models (Song, Meng & Ermon 2021, "Denoising Diffusion
- * Implicit Models", eq. 12 and 16; spec/07-samplers-ddpm-ddim-pndm.md; article: "Sampling: do we need
- * all 1000 steps?").
+ * Implicit Models", eq. 12 and 16; spec/07-samplers-ddpm-ddim-pndm.md; article: "Reverse diffusion in practice").
  *
  * One step from timestep t to the previous visited timestep s (s = −1 after the last step, where ᾱ is
  * 1 with set_alpha_to_one and ᾱ₀ otherwise):

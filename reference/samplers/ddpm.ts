@@ -1,6 +1,6 @@
 /**
  * SAMP-DDPM — ancestral sampling with the DDPM posterior (Ho et al. 2020, "Denoising Diffusion
- * Probabilistic Models", Algorithm 2; spec/07-samplers-ddpm-ddim-pndm.md; article: "Reversing the process").
+ * Probabilistic Models", Algorithm 2; spec/07-samplers-ddpm-ddim-pndm.md; article: "Reverse diffusion overview").
  *
  * One step from timestep t to the previous visited timestep s (s = −1 after the last step, ᾱ₋₁ = 1):
  *   x̂₀   = the model's x₀ prediction, optionally clipped / dynamically thresholded

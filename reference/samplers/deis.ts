@@ -1,6 +1,6 @@
 /**
  * SAMP-DEIS — diffusers' DEISMultistepScheduler (spec/07-samplers-dpm-unipc-deis.md; article:
- * "Sampling: do we need all 1000 steps?").
+ * "Reverse diffusion in practice").
  *
  * DEIS (Zhang & Chen 2023, "Fast Sampling of Diffusion Models with Exponential Integrator",
  * arXiv:2204.13902, §4 "ρAB-DEIS"): in the variable ρ = σ/α (the VE noise level) the ODE is

@@ -1,6 +1,6 @@
 /**
  * SAMP-DPMPP-2M, SAMP-DPMPP-3M, SAMP-DPMPP-SDE, SAMP-DPM-SOLVER — diffusers' DPMSolverMultistepScheduler
- * (spec/07-samplers-dpm-unipc-deis.md; article: "Sampling: do we need all 1000 steps?").
+ * (spec/07-samplers-dpm-unipc-deis.md; article: "Reverse diffusion in practice").
  *
  * Multistep DPM-Solver (Lu et al. 2022a, "DPM-Solver", arXiv:2206.00927) and DPM-Solver++
  * (Lu et al. 2022b, arXiv:2211.01095, Alg. 2): one model evaluation per step; the k-th order step

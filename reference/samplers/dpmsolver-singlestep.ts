@@ -1,6 +1,6 @@
 /**
  * SAMP-DPM-SINGLESTEP — diffusers' DPMSolverSinglestepScheduler (spec/07-samplers-dpm-unipc-deis.md;
- * article: "Sampling: do we need all 1000 steps?").
+ * article: "Reverse diffusion in practice").
  *
  * Singlestep DPM-Solver (Lu et al. 2022a, arXiv:2206.00927, Alg. 1 "DPM-Solver-2/3") with the
  * DPM-Solver++ data-prediction form (Lu et al. 2022b, arXiv:2211.01095, Alg. 1): the schedule is cut

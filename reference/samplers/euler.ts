@@ -1,7 +1,7 @@
 /**
  * SAMP-EULER, SAMP-EULER-ANCESTRAL — Euler steps on the probability-flow ODE in σ, and their ancestral
  * (stochastic) variant: diffusers' EulerDiscreteScheduler and EulerAncestralDiscreteScheduler
- * (spec/07-samplers-euler-heun-lms.md; article: "Sampling: do we need all 1000 steps?").
+ * (spec/07-samplers-euler-heun-lms.md; article: "Reverse diffusion in practice").
  *
  * In the VE view x̃ = x₀ + σ ε the probability-flow ODE is dx̃/dσ = (x̃ − D(x̃, σ))/σ, D = E[x₀ | x̃]
  * (Karras et al. 2022, eq. 3 with s = 1). One Euler step from σ to σ' is

@@ -1,7 +1,6 @@
 /**
  * SAMP-HEUN — Heun's second-order method on the probability-flow ODE: diffusers' HeunDiscreteScheduler
- * (Karras et al. 2022, Alg. 1; spec/07-samplers-euler-heun-lms.md; article: "Sampling: do we need all
- * 1000 steps?").
+ * (Karras et al. 2022, Alg. 1; spec/07-samplers-euler-heun-lms.md; article: "Reverse diffusion in practice").
  *
  * Each interval σ → σ' takes an Euler predictor and a trapezoid corrector:
  *   d = (x̃ − D(x̃, σ))/σ,  x̃* = x̃ + (σ' − σ) d,  d* = (x̃* − D(x̃*, σ'))/σ',  x̃' = x̃ + (σ' − σ)(d + d*)/2,

@@ -19,6 +19,7 @@ export const SCHEDULER_MODULES: Record<string, readonly [string, string]> = {
   DPMSolverSinglestepScheduler: ["dpmsolver-singlestep.ts", "createDPMSolverSinglestepScheduler"],
   UniPCMultistepScheduler: ["unipc.ts", "createUniPCMultistepScheduler"],
   DEISMultistepScheduler: ["deis.ts", "createDEISMultistepScheduler"],
+  DPMSolverSDEScheduler: ["dpmsolver-sde.ts", "createDPMSolverSDEScheduler"],
 };
 
 export const SCHEDULER_CLASSES = Object.keys(SCHEDULER_MODULES);
@@ -35,3 +36,4 @@ export async function createScheduler<T extends BTensor>(className: string, conf
 /** k-diffusion function names implemented in reference/samplers/kdiffusion.ts. */
 export const KDIFFUSION_SAMPLERS = ["sample_euler", "sample_euler_ancestral", "sample_heun", "sample_dpm_2", "sample_lms", "sample_dpmpp_2m", "sample_dpmpp_2m_sde"] as const;
 export type KDiffusionSamplerName = (typeof KDIFFUSION_SAMPLERS)[number];
+

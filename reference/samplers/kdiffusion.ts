@@ -1,6 +1,6 @@
 /**
  * SAMP-KDIFF — k-diffusion's functional samplers over a σ schedule (spec/07-samplers-kdiffusion.md;
- * article: "Sampling: do we need all 1000 steps?"). Each sampler is one short function that reads like
+ * article: "Reverse diffusion in practice"). Each sampler is one short function that reads like
  * k-diffusion's `k_diffusion/sampling.py` (commit 4601bf0) and the paper it implements.
  *
  * The state is the variance-exploding sample x = x₀ + σ ε (Karras et al. 2022, "EDM"); `model` is the

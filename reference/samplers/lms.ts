@@ -1,7 +1,6 @@
 /**
  * SAMP-LMS — the linear multistep (Adams–Bashforth) method in σ: diffusers' LMSDiscreteScheduler
- * (k-diffusion `sample_lms`; spec/07-samplers-euler-heun-lms.md; article: "Sampling: do we need all
- * 1000 steps?").
+ * (k-diffusion `sample_lms`; spec/07-samplers-euler-heun-lms.md; article: "Reverse diffusion in practice").
  *
  * The probability-flow ODE dx̃/dσ = d(x̃, σ) = (x̃ − D)/σ is integrated over [σᵢ, σᵢ₊₁] by replacing d with
  * the polynomial through the last k derivatives dᵢ, dᵢ₋₁, …, dᵢ₋ₖ₊₁ (k = min(i + 1, order) ≤ 4):

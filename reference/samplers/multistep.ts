@@ -1,7 +1,7 @@
 /**
  * SAMP-EXPINT — pieces shared by the exponential-integrator samplers: DPM-Solver / DPM-Solver++
  * (multistep and singlestep), UniPC and DEIS (spec/07-samplers-dpm-unipc-deis.md; article:
- * "Sampling: do we need all 1000 steps?").
+ * "Reverse diffusion in practice").
  *
  * All four integrate the probability-flow ODE in the half log-SNR λ = log α − log σ, where the linear
  * part is solved exactly and only the model prediction is interpolated (Lu et al. 2022, eq. 3.4):

@@ -1,6 +1,6 @@
 /**
  * SAMP-ORDER — convergence order of the deterministic samplers, measured against an exact solution
- * (spec/08-order.md; article: "Sampling: do we need all 1000 steps?").
+ * (spec/08-order.md; article: "Reverse diffusion in practice").
  *
  * The problem. Data x₀ ~ 𝒩(μ, s²I) in D dimensions. Its exact denoiser is linear,
  *   E[x₀ | x̃ = x₀ + σε] = μ + s²/(s² + σ²)·(x̃ − μ)      (ORACLE-X0 with one component),

@@ -1,7 +1,7 @@
 /**
  * SAMP-PNDM — pseudo numerical methods for diffusion models (Liu, Ren, Lin & Zhao 2022, "Pseudo
  * Numerical Methods for Diffusion Models on Manifolds", eq. 9–13; spec/07-samplers-ddpm-ddim-pndm.md;
- * article: "Sampling: do we need all 1000 steps?").
+ * article: "Reverse diffusion in practice").
  *
  * The transfer φ(x, ε, t → s) is the DDIM η = 0 step written as
  *   xₛ = √(ᾱₛ/ᾱₜ) xₜ − (ᾱₛ − ᾱₜ) ε / (ᾱₜ √(1 − ᾱₛ) + √(ᾱₜ (1 − ᾱₜ) ᾱₛ))        (eq. 11)

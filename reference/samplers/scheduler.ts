@@ -15,7 +15,11 @@ import type { Shape } from "../tensor.ts";
 
 /** Where a stochastic sampler gets its fresh Gaussian noise. */
 export interface NoiseProvider<T extends BTensor = BTensor> {
-  next(shape: Shape): Promise<T>;
+  /**
+   * The next draw of `shape`. `interval` is the [σ, σ_next] a Brownian-noise sampler asks about
+   * (DPMSolverSDE's noise_sampler(σ, σ_next)); other samplers pass none.
+   */
+  next(shape: Shape, interval?: readonly [number, number]): Promise<T>;
 }
 
 /** NOISE from the backend's own counter-based generator: draw k is `backend.randn(shape, seed, k)`. */

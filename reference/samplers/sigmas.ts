@@ -1,7 +1,7 @@
 /**
  * SAMP-SIGMAS — the σ schedule of the σ-based diffusers schedulers (Euler, Euler ancestral, Heun, LMS,
  * and the σ → timestep mapping that DPM-Solver / UniPC / DEIS use for Karras / exponential / beta σ)
- * (spec/07-samplers-euler-heun-lms.md; article: "Sampling: do we need all 1000 steps?").
+ * (spec/07-samplers-euler-heun-lms.md; article: "Reverse diffusion in practice").
  *
  * The σ-based samplers work in the variance-exploding view x̃ = xₜ/√ᾱₜ = x₀ + σ ε with
  * σₜ = √((1 − ᾱₜ)/ᾱₜ) (SCHED-SIGMA, Karras et al. 2022 §2). Setting the timesteps of an n-step run is:

@@ -1,6 +1,6 @@
 /**
  * SAMP-UNIPC — diffusers' UniPCMultistepScheduler (spec/07-samplers-dpm-unipc-deis.md; article:
- * "Sampling: do we need all 1000 steps?").
+ * "Reverse diffusion in practice").
  *
  * UniPC (Zhao et al. 2023, "UniPC: A Unified Predictor-Corrector Framework", arXiv:2302.04867,
  * Alg. 1–3 and App. B "B(h)" variants): a multistep exponential-integrator predictor UniP-p and a
