@@ -7,6 +7,7 @@ import { loadRules } from "../conformance/rules.ts";
 import { UnavailableError, ConfigError } from "../reference/errors.ts";
 import { requireOneOf } from "../reference/errors.ts";
 import type { Profile } from "../conformance/registry.ts";
+import { portConformance } from "./conformance-port.ts";
 
 export const CONFORMANCE_HELP = `Usage: diffspec conformance [options]
 
@@ -17,6 +18,11 @@ line is "N passed, N failed" (", N skipped" when any). Exit code 0 only when not
 Options:
   --backend NAME     built-in backend: ${BUILTIN_BACKENDS.join(", ")} (default reference)
   --adapter PATH     your backend module (.ts .mts .cts .js .mjs .cjs) exporting \`backend\` or \`createBackend()\`
+  --scheduler PATH   your scheduler port (.ts .mts .js .mjs): \`capabilities\` + one factory per diffusers class
+                     (spec/14-scheduler-ports.md); runs the port clauses instead of the backend suite
+  --scheduler-cmd C  a scheduler port in any language: the command C speaks the JSON-lines port protocol
+                     on stdin/stdout (e.g. "python3 port.py"); restarted after a crash, hang or bad message
+  --message-timeout MS  per protocol message time limit for --scheduler-cmd (default 30000)
   --profile P        quick (default) or full (more fast-check runs, larger statistical samples)
   --seed N           run seed (default 20261126); the same seed reproduces the run
   --clause ID        only clauses starting with ID (repeatable)
@@ -38,8 +44,17 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     clause: { type: "string", multiple: true }, property: { type: "string" }, path: { type: "string" },
     skips: { type: "string" }, xfails: { type: "string" }, json: { type: "string" }, junit: { type: "string" },
     html: { type: "string" }, "call-timeout": { type: "string" }, list: { type: "boolean" },
+    scheduler: { type: "string" }, "scheduler-cmd": { type: "string" }, "message-timeout": { type: "string" },
   }, "conformance");
   if (values.help) { process.stdout.write(CONFORMANCE_HELP); return 0; }
+  const routes = [values.backend && "--backend", values.adapter && "--adapter", values.scheduler && "--scheduler", values["scheduler-cmd"] && "--scheduler-cmd"].filter(Boolean);
+  if (routes.length > 1) throw new ConfigError(routes.join("/"), routes.join(" and "), "one of --backend, --adapter, --scheduler, --scheduler-cmd");
+  if (values.scheduler || values["scheduler-cmd"]) {
+    const tty = process.stderr.isTTY;
+    const code = await portConformance(values, requireOneOf("--profile", values.profile ?? "quick", ["quick", "full"] as const) as Profile, intOption("seed", values.seed, 20261126), tty ? progress : undefined);
+    if (tty) process.stderr.write("\r\x1b[K");
+    return code;
+  }
   if (values.backend && values.adapter) throw new ConfigError("--backend/--adapter", `${values.backend} / ${values.adapter}`, "one of --backend NAME or --adapter PATH, not both");
   const profile = requireOneOf("--profile", values.profile ?? "quick", ["quick", "full"] as const) as Profile;
   const seed = intOption("seed", values.seed, 20261126);

@@ -13,6 +13,7 @@ import type { Profile, PropertyDef } from "./registry.ts";
 import { findRule, type Rule } from "./rules.ts";
 import { guardBackend, withTimeout } from "./timeout.ts";
 import { referenceBackend } from "../adapters/reference/index.ts";
+import type { PortInfo } from "./ports/driver.ts";
 
 export type Status = "passed" | "failed" | "skipped" | "xfail" | "missing";
 
@@ -37,6 +38,8 @@ export interface Report {
   date: string;
   /** Set when the backend could not be created on this machine. */
   unavailable?: string;
+  /** A scheduler-port run (`--scheduler` / `--scheduler-cmd`): the port, its declaration, the protocol version. */
+  port?: PortInfo;
   results: Result[];
   /** Warnings: rules that matched nothing, clauses not run, … */
   warnings: string[];
