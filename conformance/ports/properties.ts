@@ -173,7 +173,7 @@ export function classProperties(className: string, port: PortCapabilities): Port
   const alphasProperty = (clause: string, name: string, capsFor: ClassCapabilities, mustTrain: boolean): PortProperty =>
     p(clause, name, "property", (ctx) => checkProperty(fcContext(ctx), fc.asyncProperty(configArb(capsFor), async (config) => {
       fc.pre(!mustTrain || Array.isArray(config.trainedBetas));
-      const ref = await referenceFor(className, config, port, 1);
+      const ref = await referenceFor(className, config, port, stepsRange(caps, trainSteps(config)).min);
       fc.pre(ref !== undefined);
       const s = await ctx.driver.create(className, config);
       const want = scheduleOfConfig(config).alphasCumprod;
@@ -188,10 +188,11 @@ export function classProperties(className: string, port: PortCapabilities): Port
     for (const [key, space] of Object.entries(caps.config)) {
       const values = Array.isArray(space) ? space : space === "betas" ? [] : [(space as { min: number }).min, (space as { max: number }).max];
       for (const v of values) {
-        const ref = await referenceFor(className, { [key]: v }, port, 1);
+        const n = stepsRange(caps, trainSteps({ [key]: v })).min;
+        const ref = await referenceFor(className, { [key]: v }, port, n);
         if (!ref) continue;
         const s = await ctx.driver.create(className, { [key]: v });
-        const ts = await s.setTimesteps(1);
+        const ts = await s.setTimesteps(n);
         expect(ts.order === ref.order, `${className} with ${key} = ${JSON.stringify(v)}: order ${ts.order}, diffusers' is ${ref.order}`);
       }
     }
@@ -277,7 +278,7 @@ export function classProperties(className: string, port: PortCapabilities): Port
   // SAMP-ORDER on the exact Gaussian problem, when the measurement's configuration is declared.
   if (spec.order) {
     const config = orderConfig(spec);
-    const outside = outsideSpace(caps, config);
+    const outside = outsideSpace(caps, config, spec.defaults);
     const expected = spec.order.expected;
     props.push(p("SAMP-ORDER", `converges-at-order-${expected}`, "example", async (ctx) => {
       const m = await measureOrder(portOrderEntry(ctx.driver, className, spec, config, dtype));
