@@ -58,7 +58,7 @@ class PortProcess {
   }
 
   request(op: Op, fields: Record<string, unknown>, timeoutMs = this.timeoutMs): Promise<Record<string, unknown>> {
-    if (this.broken) return Promise.reject(new PortError(op, this.broken, this.stderrTail));
+    if (this.broken) return Promise.reject(new PortError(op, `the port process is unusable: ${this.broken}`, this.stderrTail));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -97,8 +97,8 @@ class PortProcess {
 
   /** Marks the process broken, rejects every pending request with the stderr tail, and kills the process group. */
   fail(why: string): void {
-    if (!this.broken) this.broken = why;
     const pending = this.pending;
+    if (!this.broken) this.broken = pending.length ? `${why} (in answer to "${pending[0].op}")` : why;
     this.pending = [];
     for (const p of pending) {
       clearTimeout(p.timer);

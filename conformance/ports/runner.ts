@@ -23,6 +23,8 @@ export interface PortRunOptions {
   xfails?: readonly Rule[];
   /** Per property time limit (ms); per message limits are the driver's. */
   propertyTimeoutMs?: number;
+  /** Stop after the first failed property (the rest are not run and not reported). */
+  stopAtFirstFailure?: boolean;
   onResult?: (r: Result, done: number, total: number) => void;
 }
 
@@ -72,6 +74,7 @@ export async function runPortConformance(driver: PortDriver, o: PortRunOptions):
     const res: Result = { clause: p.clause, property: p.name, ...r, durationMs: Date.now() - t0 };
     results.push(res);
     o.onResult?.(res, results.length, selected.length);
+    if (o.stopAtFirstFailure && res.status === "failed") break;
   }
   const { name, source, protocolVersion, capabilities } = driver.info;
   return {
