@@ -23,7 +23,7 @@ export interface PortClassSpec {
   /** The SAMP-ORDER configuration (merged over ORDER_SCHEDULE with trailing ε-prediction) and its order. */
   readonly order?: { readonly config: Readonly<Record<string, unknown>>; readonly expected: number; readonly sigmaFinal: "sigma_min" | "zero" };
   /** diffusers' defaults (the reference's): an undeclared key is still "declared" at its default value. */
-  readonly defaults: Readonly<Record<string, unknown>>;
+  readonly defaults: object;
 }
 
 export const PORT_CLASSES: Readonly<Record<string, PortClassSpec>> = {

@@ -58,9 +58,9 @@ export function declares(caps: ClassCapabilities, key: string, value: unknown): 
 }
 
 /** The first key of `config` outside the declared space (an undeclared key at its default is inside), in words. */
-export function outsideSpace(caps: ClassCapabilities, config: Record<string, unknown>, defaults: Readonly<Record<string, unknown>>): string | undefined {
+export function outsideSpace(caps: ClassCapabilities, config: Record<string, unknown>, defaults: object): string | undefined {
   for (const [k, v] of Object.entries(config)) {
-    if (caps.config[k] === undefined && defaults[k] === v) continue;
+    if (caps.config[k] === undefined && (defaults as Record<string, unknown>)[k] === v) continue;
     if (!declares(caps, k, v)) return `${k} = ${Array.isArray(v) ? "an array of betas" : JSON.stringify(v)} is not declared (${caps.config[k] === undefined ? "the key is not declared" : `declared: ${JSON.stringify(caps.config[k])}`})`;
   }
   return undefined;
