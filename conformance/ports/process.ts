@@ -39,9 +39,13 @@ class PortProcess {
   private nextId = 1;
   /** Why the process can no longer be used (undefined while healthy). */
   broken: string | undefined;
+  /** Resolves when the process has exited and its stdout/stderr are drained. */
+  private readonly closed: Promise<void>;
 
   constructor(readonly command: string, private readonly timeoutMs: number) {
     this.child = spawn(command, { shell: true, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    let onClosed = (): void => {};
+    this.closed = new Promise((resolve) => (onClosed = resolve));
     this.child.stdin.on("error", () => {});
     createInterface({ input: this.child.stderr }).on("line", (l) => {
       this.stderr.push(l);
@@ -50,11 +54,22 @@ class PortProcess {
     createInterface({ input: this.child.stdout }).on("line", (l) => this.onLine(l));
     this.child.on("error", (e) => this.fail(`could not start \`${command}\`: ${e.message}`));
     // 'close' comes after the streams are drained, so the stderr tail is complete.
-    this.child.on("close", (code, signal) => this.fail(`the port process exited (${signal ? `signal ${signal}` : `exit code ${code}`})`));
+    this.child.on("close", (code, signal) => {
+      onClosed();
+      this.fail(`the port process exited (${signal ? `signal ${signal}` : `exit code ${code}`})`);
+    });
   }
 
   get stderrTail(): string {
     return this.stderr.join("\n");
+  }
+
+  /** The stderr tail once the (killed) process's streams are drained, or after at most 2 s. */
+  async drainedTail(): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.closed, new Promise((r) => (timer = setTimeout(r, 2_000)))]);
+    clearTimeout(timer);
+    return this.stderrTail;
   }
 
   request(op: Op, fields: Record<string, unknown>, timeoutMs = this.timeoutMs): Promise<Record<string, unknown>> {
@@ -95,16 +110,19 @@ class PortProcess {
     p.resolve(shaped.data as Record<string, unknown>);
   }
 
-  /** Marks the process broken, rejects every pending request with the stderr tail, and kills the process group. */
+  /**
+   * Marks the process broken, kills its process group, and rejects every pending request with the reason and
+   * the stderr tail (read once the streams are drained: stderr and stdout are separate pipes).
+   */
   fail(why: string): void {
     const pending = this.pending;
     if (!this.broken) this.broken = pending.length ? `${why} (in answer to "${pending[0].op}")` : why;
     this.pending = [];
-    for (const p of pending) {
-      clearTimeout(p.timer);
-      p.reject(new PortError(p.op, why, this.stderrTail));
-    }
+    for (const p of pending) clearTimeout(p.timer);
     this.kill();
+    void this.drainedTail().then((tail) => {
+      for (const p of pending) p.reject(new PortError(p.op, why, tail));
+    });
   }
 
   kill(): void {
@@ -145,49 +163,52 @@ export async function startProcessPort(command: string, options: ProcessPortOpti
   const dtype = capabilities!.dtype;
   const io = (shape: readonly number[], a: ArrayLike<number>): WireTensor => encodeTensor(dtype, shape, a);
   /** A tensor of the answer: the declared dtype, the expected shape, decoded. */
-  const tensor = (op: Op, field: string, t: unknown, shape: readonly number[]): Float64Array => {
+  const tensor = async (op: Op, field: string, t: unknown, shape: readonly number[]): Promise<Float64Array> => {
     const w = t as WireTensor;
-    const bad = (why: string): never => {
-      proc.fail(`"${op}" answered ${field} ${why}`);
-      throw new PortError(op, `${field} ${why}`, proc.stderrTail);
-    };
-    if (w.dtype !== dtype) bad(`as ${w.dtype}; the port declared ${dtype}`);
-    if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) bad(`with shape [${w.shape.join(", ")}], expected [${shape.join(", ")}]`);
-    try {
-      return decodeTensor(w);
-    } catch (e) {
-      return bad(`malformed: ${(e as Error).message}`);
+    let problem: string | undefined;
+    let out: Float64Array | undefined;
+    if (w.dtype !== dtype) problem = `as ${w.dtype}; the port declared ${dtype}`;
+    else if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) problem = `with shape [${w.shape.join(", ")}], expected [${shape.join(", ")}]`;
+    else {
+      try {
+        out = decodeTensor(w);
+      } catch (e) {
+        problem = `malformed: ${(e as Error).message}`;
+      }
     }
+    if (out) return out;
+    const p = proc;
+    p.fail(`"${op}" answered ${field} ${problem}`);
+    throw new PortError(op, `${field} ${problem}`, await p.drainedTail());
   };
 
-  function instance(handle: string, created: Record<string, unknown>): PortInstance {
-    const ac = created.alphas_cumprod as WireTensor;
+  function instance(handle: string, created: Record<string, unknown>, alphasCumprod: Float64Array): PortInstance {
     const call = (op: Op, fields: Record<string, unknown>) => proc.request(op, { handle, ...fields });
     return {
-      alphasCumprod: tensor("create", "alphas_cumprod", ac, [ac.shape[0] ?? 0]),
+      alphasCumprod,
       initNoiseSigma: created.init_noise_sigma as number,
       order: created.order as number,
       async setTimesteps(n) {
         const r = await call("set_timesteps", { num_inference_steps: n });
         const timesteps = r.timesteps as number[];
-        const sigmas = r.sigmas ? tensor("set_timesteps", "sigmas", r.sigmas, [(r.sigmas as WireTensor).shape[0] ?? 0]) : undefined;
+        const sigmas = r.sigmas ? await tensor("set_timesteps", "sigmas", r.sigmas, [(r.sigmas as WireTensor).shape[0] ?? 0]) : undefined;
         return { timesteps, sigmas, initNoiseSigma: r.init_noise_sigma as number, order: r.order as number };
       },
       async scaleModelInput(x, shape, timestep) {
-        return tensor("scale_model_input", "sample", (await call("scale_model_input", { sample: io(shape, x), timestep })).sample, shape);
+        return await tensor("scale_model_input", "sample", (await call("scale_model_input", { sample: io(shape, x), timestep })).sample, shape);
       },
       async step(out, timestep, x, shape, o = {}) {
         const r = await call("step", {
           model_output: io(shape, out), timestep, sample: io(shape, x),
           ...(o.eta !== undefined ? { eta: o.eta } : {}), ...(o.noise ? { noise: io(shape, o.noise) } : {}),
         });
-        return { prevSample: tensor("step", "prev_sample", r.prev_sample, shape), predOriginalSample: r.pred_original_sample ? tensor("step", "pred_original_sample", r.pred_original_sample, shape) : undefined };
+        return { prevSample: await tensor("step", "prev_sample", r.prev_sample, shape), predOriginalSample: r.pred_original_sample ? await tensor("step", "pred_original_sample", r.pred_original_sample, shape) : undefined };
       },
       async addNoise(x0, noise, shape, timestep) {
-        return tensor("add_noise", "noisy_samples", (await call("add_noise", { original_samples: io(shape, x0), noise: io(shape, noise), timestep })).noisy_samples, shape);
+        return await tensor("add_noise", "noisy_samples", (await call("add_noise", { original_samples: io(shape, x0), noise: io(shape, noise), timestep })).noisy_samples, shape);
       },
       async getVelocity(x, noise, shape, timestep) {
-        return tensor("get_velocity", "velocity", (await call("get_velocity", { sample: io(shape, x), noise: io(shape, noise), timestep })).velocity, shape);
+        return await tensor("get_velocity", "velocity", (await call("get_velocity", { sample: io(shape, x), noise: io(shape, noise), timestep })).velocity, shape);
       },
     };
   }
@@ -196,7 +217,8 @@ export async function startProcessPort(command: string, options: ProcessPortOpti
     info: { name: capabilities!.name, source: `--scheduler-cmd ${command}`, protocolVersion: PORT_PROTOCOL_VERSION, capabilities: capabilities! },
     async create(className, config) {
       const r = await proc.request("create", { class: className, config });
-      return instance(r.handle as string, r);
+      const ac = r.alphas_cumprod as WireTensor;
+      return instance(r.handle as string, r, await tensor("create", "alphas_cumprod", ac, ac.shape.length === 1 ? ac.shape : [-1]));
     },
     async recover() {
       if (!proc.broken) return;
