@@ -184,6 +184,12 @@ describe("declarations", () => {
     await expect(loadSchedulerPort(file)).rejects.toThrow(/capabilities\.dtype: .*capabilities\.classes\.DDIMScheduler\.config\.betaStart/s);
   });
 
+  test("a process speaking another protocol version is refused, naming both versions", async () => {
+    const file = join(tmp, "protocol-2.mjs");
+    writeFileSync(file, `import { createInterface } from "node:readline";\ncreateInterface({ input: process.stdin }).on("line", (l) => { const r = JSON.parse(l); process.stdout.write(JSON.stringify({ id: r.id, ok: true, result: { protocol: 2, capabilities: {} } }) + "\\n"); });\n`);
+    await expect(startProcessPort(`node ${file}`)).rejects.toThrow(/speaks protocol version 2; this suite speaks 1/);
+  });
+
   test("a declared class without its factory is an InputFileError", async () => {
     const file = join(tmp, "no-factory.mjs");
     writeFileSync(file, `export const capabilities = { name: "x", dtype: "float32", compat: "math", classes: { DDIMScheduler: { config: {} } } };\n`);

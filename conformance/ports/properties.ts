@@ -20,7 +20,7 @@ import { GaussianStream } from "../../reference/rng.ts";
 import { makeSchedule, type Schedule } from "../../reference/schedule.ts";
 import { energyPermutationTest } from "../../reference/stats.ts";
 import type { Tensor } from "../../reference/tensor.ts";
-import { measureOrder, ORDER_TOLERANCE, exactFlow, orderData, type OrderSamplerDef } from "../../reference/samplers/order.ts";
+import { measureOrder, ORDER_TOLERANCE, orderData, type OrderSamplerDef } from "../../reference/samplers/order.ts";
 import type { NoiseProvider, Scheduler } from "../../reference/samplers/scheduler.ts";
 import type { ClassCapabilities, PortCapabilities } from "../../reference/samplers/port.ts";
 import { PORT_CLASSES, orderConfig, type PortClassSpec } from "./classes.ts";
@@ -104,7 +104,7 @@ type Model = (x: Tensor, t: number) => Promise<Tensor> | Tensor;
  * step index). `check` sees every step's results.
  */
 async function lockstep(o: {
-  className: string; ref: Scheduler<Tensor>; port: PortInstance; ts: PortTimesteps; x: Float64Array; shape: readonly number[]; model: Model | "random";
+  ref: Scheduler<Tensor>; port: PortInstance; ts: PortTimesteps; x: Float64Array; shape: readonly number[]; model: Model | "random";
   stream: GaussianStream; eta?: number; drawsNoise: boolean; forced: boolean; dtype: PortCapabilities["dtype"]; what: string;
   /** Check only that the port's outputs are finite (PORT-FINITE), not their values. */
   finiteOnly?: boolean;
@@ -272,7 +272,7 @@ export function classProperties(className: string, port: PortCapabilities): Port
     expectTimesteps(show(c), ts.timesteps, ref.timesteps, port, trainSteps(c.config));
     const g = new GaussianStream(`port-finite/${c.seed}`);
     const shape = [4, MIXTURE_2D.dim];
-    await lockstep({ className, ref, port: s, ts, x: g.normals(8), shape, model: oracleModel(MIXTURE_2D, scheduleOfConfig(c.config)), stream: g, eta, drawsNoise: drawsNoise(spec, eta), forced: true, finiteOnly: true, dtype, what: `${show(c)}, exact oracle` });
+    await lockstep({ ref, port: s, ts, x: g.normals(8), shape, model: oracleModel(MIXTURE_2D, scheduleOfConfig(c.config)), stream: g, eta, drawsNoise: drawsNoise(spec, eta), forced: true, finiteOnly: true, dtype, what: `${show(c)}, exact oracle` });
   }))));
 
   // SAMP-ORDER on the exact Gaussian problem, when the measurement's configuration is declared.
@@ -293,21 +293,21 @@ export function classProperties(className: string, port: PortCapabilities): Port
     const { ref, port: s, ts } = await setUp(ctx, className, c);
     expectTimesteps(show(c), ts.timesteps, ref.timesteps, port, trainSteps(c.config));
     const g = new GaussianStream(`port-step/${c.seed}`);
-    await lockstep({ className, ref, port: s, ts, x: g.normals(SIZE), shape: SHAPE, model: "random", stream: g, eta, drawsNoise: drawsNoise(spec, eta), forced: true, dtype, what: `${show(c)}${eta ? `, η = ${eta}` : ""}` });
+    await lockstep({ ref, port: s, ts, x: g.normals(SIZE), shape: SHAPE, model: "random", stream: g, eta, drawsNoise: drawsNoise(spec, eta), forced: true, dtype, what: `${show(c)}${eta ? `, η = ${eta}` : ""}` });
   }))));
   props.push(p(spec.stepClause, "trajectory-matches-reference-on-the-oracle", "property", (ctx) => checkProperty(fcContext(ctx), fc.asyncProperty(caseArb(caps, STEP_CAP), etaArb(caps), async (c, eta) => {
     const { ref, port: s, ts } = await setUp(ctx, className, c);
     expectTimesteps(show(c), ts.timesteps, ref.timesteps, port, trainSteps(c.config));
     const g = new GaussianStream(`port-trajectory/${c.seed}`);
     const shape = [4, MIXTURE_2D.dim];
-    await lockstep({ className, ref, port: s, ts, x: g.normals(8), shape, model: oracleModel(MIXTURE_2D, scheduleOfConfig(c.config)), stream: g, eta, drawsNoise: drawsNoise(spec, eta), forced: false, dtype, what: `${show(c)}, exact oracle` });
+    await lockstep({ ref, port: s, ts, x: g.normals(8), shape, model: oracleModel(MIXTURE_2D, scheduleOfConfig(c.config)), stream: g, eta, drawsNoise: drawsNoise(spec, eta), forced: false, dtype, what: `${show(c)}, exact oracle` });
   }))));
   props.push(p(spec.stepClause, "trajectory-matches-reference-on-toy-models", "property", (ctx) => checkProperty(fcContext(ctx), fc.asyncProperty(caseArb(caps, STEP_CAP), fc.constantFrom("diffusers_dummy", "tanh_mix"), etaArb(caps), async (c, name, eta) => {
     const { ref, port: s, ts } = await setUp(ctx, className, c);
     expectTimesteps(show(c), ts.timesteps, ref.timesteps, port, trainSteps(c.config));
     const g = new GaussianStream(`port-toy/${c.seed}`);
     const f = fixtureModel(name);
-    await lockstep({ className, ref, port: s, ts, x: g.normals(SIZE), shape: SHAPE, model: (x, t) => f(x, t), stream: g, eta, drawsNoise: drawsNoise(spec, eta), forced: false, dtype, what: `${show(c)}, model ${name}` });
+    await lockstep({ ref, port: s, ts, x: g.normals(SIZE), shape: SHAPE, model: (x, t) => f(x, t), stream: g, eta, drawsNoise: drawsNoise(spec, eta), forced: false, dtype, what: `${show(c)}, model ${name}` });
   }))));
 
   // SAMP-DISTRIBUTION: the law of a stochastic sampler's samples, with suite-supplied noise.
