@@ -236,6 +236,9 @@ class DPMSolverPP2M:
         x0 = predict(self.c["predictionType"], model_output, sample, a_s, s_s)[0]
         lower_final = i == n - 1 and ((self.c["lowerOrderFinal"] and n < 15) or self.c["finalSigmasType"] == "zero")
         h = l_t - l_s
+        if h == 0:  # a zero-length step (e.g. trailing ending at t = 0 with final σ = σ_min): nothing moves
+            self.previous = x0
+            return sample, x0
         prev = (s_t / s_s) * sample - a_t * math.expm1(-h) * x0
         if self.previous is not None and not lower_final:
             l_prev = vp(self.sigmas[i - 1])[2]
