@@ -20,19 +20,7 @@ const TYPESCRIPT = new Set([".ts", ".mts", ".cts"]);
  * (sync or async) returning one, or a default export (or CommonJS `module.exports`) that is either.
  */
 export async function loadAdapter(path: string): Promise<Backend<any>> {
-  const file = resolve(path);
-  const ext = extname(file);
-  if (!(ADAPTER_EXTENSIONS as readonly string[]).includes(ext)) throw new InputFileError(path, `an adapter must be a module file ending in ${ADAPTER_EXTENSIONS.join(", ")}; got "${ext || "no extension"}"`);
-  if (!existsSync(file) || !statSync(file).isFile()) throw new InputFileError(path, `no such file (looked for exactly ${file}; diffspec does not substitute another extension)`);
-  const scope = moduleScope(file);
-  const tried = `${file} as ${scope.format}${TYPESCRIPT.has(ext) ? " TypeScript (through tsx)" : ""} — ${scope.why}`;
-  let mod: Record<string, unknown>;
-  try {
-    if (TYPESCRIPT.has(ext)) await registerTypeScript();
-    mod = await importFile(pathToFileURL(file).href);
-  } catch (e) {
-    throw new InputFileError(path, `the adapter module did not load. Tried: ${tried}. Error: ${(e as Error).message.split("\n")[0].replace(/\.$/, "")}. ${loadHint(e, scope.format)}`);
-  }
+  const { mod, tried } = await importUserModule(path, "adapter");
   const candidate = pick(mod) ?? pick(mod.default as Record<string, unknown> | undefined) ?? mod.default;
   let backend: unknown;
   try {
@@ -46,6 +34,26 @@ export async function loadAdapter(path: string): Promise<Backend<any>> {
     throw new InputFileError(path, `the adapter does not export a Backend: ${problems.join("; ")}. It was loaded as ${tried} and exports ${names}. Export \`backend\` or \`createBackend()\` (see adapters/README.md)`);
   }
   return backend as Backend<any>;
+}
+
+/**
+ * Imports a user's module file exactly as named (an adapter, or a scheduler port: `what` names it in
+ * errors), TypeScript through tsx; returns its namespace and how it was loaded.
+ */
+export async function importUserModule(path: string, what: string): Promise<{ mod: Record<string, unknown>; tried: string }> {
+  const file = resolve(path);
+  const ext = extname(file);
+  const a = /^[aeiou]/.test(what) ? "an" : "a";
+  if (!(ADAPTER_EXTENSIONS as readonly string[]).includes(ext)) throw new InputFileError(path, `${a} ${what} must be a module file ending in ${ADAPTER_EXTENSIONS.join(", ")}; got "${ext || "no extension"}"`);
+  if (!existsSync(file) || !statSync(file).isFile()) throw new InputFileError(path, `no such file (looked for exactly ${file}; diffspec does not substitute another extension)`);
+  const scope = moduleScope(file);
+  const tried = `${file} as ${scope.format}${TYPESCRIPT.has(ext) ? " TypeScript (through tsx)" : ""} — ${scope.why}`;
+  try {
+    if (TYPESCRIPT.has(ext)) await registerTypeScript();
+    return { mod: await importFile(pathToFileURL(file).href), tried };
+  } catch (e) {
+    throw new InputFileError(path, `the ${what} module did not load. Tried: ${tried}. Error: ${(e as Error).message.split("\n")[0].replace(/\.$/, "")}. ${loadHint(e, scope.format)}`);
+  }
 }
 
 /** What is wrong with an object claimed to be a Backend (empty when nothing). */

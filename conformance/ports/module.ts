@@ -4,8 +4,7 @@
  * progress. (A synchronous call that never returns cannot be interrupted in-process: use --scheduler-cmd
  * to supervise a port that may hang.)
  */
-import { pathToFileURL } from "node:url";
-import { resolve } from "node:path";
+import { importUserModule } from "../../adapters/load.ts";
 import { InputFileError } from "../../reference/errors.ts";
 import { PORT_PROTOCOL_VERSION, type PortArray, type PortScheduler, type PortSchedulerFactory } from "../../reference/samplers/port.ts";
 import { parseCapabilities } from "./capabilities.ts";
@@ -27,12 +26,9 @@ const numbers = (what: string, call: string, a: unknown): Float64Array => {
 };
 
 export async function loadSchedulerPort(path: string): Promise<PortDriver> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
-  } catch (e) {
-    throw new InputFileError(path, `the scheduler port module did not load: ${(e as Error).message}`);
-  }
+  const { mod: namespace } = await importUserModule(path, "scheduler port");
+  // A CommonJS port's exports arrive as the default export.
+  const mod = ("capabilities" in namespace ? namespace : ((namespace.default as Record<string, unknown> | undefined) ?? namespace));
   const capabilities = parseCapabilities(mod.capabilities, path);
   const missing = Object.keys(capabilities.classes).filter((c) => typeof mod[c] !== "function");
   if (missing.length) throw new InputFileError(path, `capabilities declare ${missing.join(", ")} but the module exports no factory of that name (export function ${missing[0]}(config) { … })`);

@@ -8,7 +8,7 @@
  * diffspec's backends: a port needs no diffspec code at all, these types only describe it.
  * The same contract, spoken over stdin/stdout as JSON lines, is the protocol of `--scheduler-cmd`.
  */
-import type { PredictionType } from "../../adapters/contract.ts";
+import type { PredictionType } from "../contract.ts";
 
 /** The JSON-lines protocol version this suite speaks (spec/14-scheduler-ports.md, PORT-PROTOCOL). */
 export const PORT_PROTOCOL_VERSION = 1;
