@@ -208,6 +208,7 @@ const ENTRY_POINTS = `import { type Backend, type BTensor, referenceBackend, Gau
 import type { DType, Denoiser } from "diffspec/contract";
 import { UnavailableError } from "diffspec/errors";
 import { createScheduler } from "diffspec/samplers";
+import { PORT_PROTOCOL_VERSION, type SchedulerPortModule } from "diffspec/scheduler-port";
 import { makeSchedule } from "diffspec/reference/schedule";
 import { createBackend, loadAdapter, BUILTIN_BACKENDS } from "diffspec/adapters";
 import { loadAllProperties, selectProperties } from "diffspec/runner";
@@ -217,6 +218,8 @@ const d: DType = b.dtype;
 const e: Error = new ConfigError("x", 1, "y");
 export const used = [d, e, createScheduler, makeSchedule, createBackend, loadAdapter, BUILTIN_BACKENDS, loadAllProperties, selectProperties, registerProperties, GaussianStream, MissingPackageError, UnavailableError];
 export type D = Denoiser;
+export type P = SchedulerPortModule;
+export const protocolVersion: number = PORT_PROTOCOL_VERSION;
 `;
 
 /** A plain-JavaScript Float64 backend in an ES module project: tensors are { shape, data: Float64Array }. */
