@@ -261,6 +261,24 @@ export function varianceTest(samples: ArrayLike<number>, variance: number, opts:
   return { statistic: z, pValue: twoSidedNormalP(z) };
 }
 
+/**
+ * The sample size n at which `varianceTest` with the mean known (Gaussian data, Var σ̂² = 2σ⁴/n) detects a
+ * relative change δ of the variance (true σ² = (1 + δ)σ₀²) at two-sided level α with probability ≥ `power`.
+ * Under the alternative σ̂² ≈ 𝒩((1 + δ)σ₀², 2(1 + δ)²σ₀⁴/n), so the power is
+ * Φ((δ√(n/2) − z_{1−α/2}) / (1 + δ)) (ignoring the far tail), and n = 2((z_{1−α/2} + (1 + δ)·z_power)/δ)².
+ */
+export function varianceTestSampleSize(delta: number, alpha: number, power: number): number {
+  require(delta > 0, "delta", delta, "a relative change > 0");
+  require(alpha > 0 && alpha < 1, "alpha", alpha, "a level in (0, 1)");
+  require(power > 0 && power < 1, "power", power, "a probability in (0, 1)");
+  return Math.ceil(2 * ((normalQuantile(1 - alpha / 2) + (1 + delta) * normalQuantile(power)) / delta) ** 2);
+}
+
+/** The power of `varianceTest` (mean known, Gaussian) against a relative variance change δ at n samples and level α (see varianceTestSampleSize). */
+export function varianceTestPower(delta: number, alpha: number, n: number): number {
+  return normalCdf((Math.abs(delta) * Math.sqrt(n / 2) - normalQuantile(1 - alpha / 2)) / (1 + delta));
+}
+
 /** The Pearson sample correlation r = Σ(x − x̄)(y − ȳ)/√(Σ(x − x̄)² Σ(y − ȳ)²). */
 export function pearsonCorrelation(x: ArrayLike<number>, y: ArrayLike<number>): number {
   require(x.length === y.length, "y", `${y.length} values`, `as many values as x (${x.length})`);

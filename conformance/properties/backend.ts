@@ -4,17 +4,15 @@
  * bound of conformance/tolerances.ts for the backend's dtype. `needs` lists the optional primitives a
  * property uses, so a backend without them reports `missing`, not `failed`.
  *
- * Statistical properties (BACKEND-RANDN) test at α = 1e-3 and reject only when two independent samples
- * both reject (conformance/check.ts `statisticalTest`: false-failure rate α² = 1e-6 per property).
+ * BACKEND-RANDN lives in backend-randn.ts; it is part of `properties` here.
  */
 import fc from "fast-check";
 import type { Backend, BTensor, Denoiser } from "../../adapters/contract.ts";
 import { referenceBackend } from "../../adapters/reference/index.ts";
 import { defineProperties, type PropertyContext, type PropertyDef } from "../registry.ts";
-import { checkProperty, PropertyFailure, statisticalTest } from "../check.ts";
-import { SAMPLE_SCALE } from "../profiles.ts";
+import { checkProperty } from "../check.ts";
+import { randnProperties as randn } from "./backend-randn.ts";
 import { gamma, LARGEST_FINITE, mlpErrorBound, roundToDtype, SMALLEST_NORMAL, SMALLEST_SUBNORMAL, tolerance } from "../tolerances.ts";
-import { ksTestNormal, pearsonCorrelationTest, varianceTest, zTestMean } from "../../reference/stats.ts";
 import type { Shape, Tensor } from "../../reference/tensor.ts";
 import { concatBatch, linearCombination, size } from "../../reference/tensor.ts";
 import { GaussianStream } from "../../reference/rng.ts";
@@ -344,103 +342,7 @@ const batch: PropertyDef[] = [
   },
 ];
 
-// ─── BACKEND-RANDN ──────────────────────────────────────────────────────────────────────────────
-
-const ALPHA = 1e-3;
-/** Sample size of one statistical draw: 20 000 per profile unit (KS detects a sup-distance 0.014 at α = 1e-3). */
-const randnSize = (ctx: PropertyContext): number => 20_000 * SAMPLE_SCALE[ctx.profile];
-
-async function draw(b: B, n: number, seed: number, index: number): Promise<Float64Array> {
-  const t = await b.randn!([n], seed, index);
-  expectShape(`randn([${n}], ${seed}, ${index})`, t, [n]);
-  const v = await b.toHost(t);
-  release(b, t);
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) throw new PropertyFailure(`randn([${n}], ${seed}, ${index}) holds a non-finite value ${v[i]} at index ${i}`);
-  return v;
-}
-
-/** A (seed, index) pair for one statistical draw, chosen from the test's own stream (never a hand-picked seed). */
-const streamId = (g: GaussianStream): [number, number] => [g.int(2 ** 31), g.int(10_000)];
-
-const randn: PropertyDef[] = [
-  {
-    clause: "BACKEND-RANDN",
-    name: "deterministic-finite-and-shaped",
-    scope: "backend",
-    kind: "property",
-    needs: ["randn"],
-    async run(ctx) {
-      const b = ctx.backend as B;
-      const arb = fc.record({ shape: arbShape(4, 6), seed: arbSeed, index: fc.nat(100_000) });
-      await checkProperty(
-        ctx,
-        fc.asyncProperty(arb, async ({ shape, seed, index }) => {
-          const t1 = await b.randn!(shape, seed, index);
-          const t2 = await b.randn!(shape, seed, index);
-          expectShape(`randn(${shapeText(shape)}, ${seed}, ${index})`, t1, shape);
-          const [a, c] = [await b.toHost(t1), await b.toHost(t2)];
-          release(b, t1, t2);
-          if (a.length !== size(shape)) throw new Error(`randn returned ${a.length} values for shape ${shapeText(shape)}`);
-          for (let i = 0; i < a.length; i++) {
-            if (!Number.isFinite(a[i])) throw new Error(`element ${i} is ${a[i]}: every draw must be finite`);
-            if (!Object.is(a[i], c[i])) throw new Error(`not deterministic: two draws of (seed ${seed}, index ${index}) differ at element ${i}: ${a[i]} vs ${c[i]}`);
-          }
-        }),
-        Math.min(ctx.numRuns, 15),
-      );
-    },
-  },
-  {
-    clause: "BACKEND-RANDN",
-    name: "mean-and-variance",
-    scope: "backend",
-    kind: "statistical",
-    needs: ["randn"],
-    /** z-tests of mean 0 and variance 1 (known-variance normal z, and (x²) mean with Var x² = 2), Bonferroni over 2: α = 1e-3. */
-    async run(ctx) {
-      const b = ctx.backend as B;
-      await statisticalTest(ctx, "BACKEND-RANDN mean-and-variance", ALPHA, async (g) => {
-        const x = await draw(b, randnSize(ctx), ...streamId(g));
-        return Math.min(1, 2 * Math.min(zTestMean(x, 0, 1).pValue, varianceTest(x, 1, { mean: 0 }).pValue));
-      });
-    },
-  },
-  {
-    clause: "BACKEND-RANDN",
-    name: "ks-normality",
-    scope: "backend",
-    kind: "statistical",
-    needs: ["randn"],
-    /** One-sample Kolmogorov–Smirnov test against N(0, 1), α = 1e-3. */
-    async run(ctx) {
-      const b = ctx.backend as B;
-      await statisticalTest(ctx, "BACKEND-RANDN ks-normality", ALPHA, async (g) => ksTestNormal(await draw(b, randnSize(ctx), ...streamId(g))).pValue);
-    },
-  },
-  {
-    clause: "BACKEND-RANDN",
-    name: "independent-streams",
-    scope: "backend",
-    kind: "statistical",
-    needs: ["randn"],
-    /**
-     * Correlation z-tests (Fisher) between (seed, index) and (seed, index + 1), between (seed, index) and
-     * (seed + 1, index), and of lag-1 pairs within one draw; Bonferroni over 3: α = 1e-3.
-     */
-    async run(ctx) {
-      const b = ctx.backend as B;
-      await statisticalTest(ctx, "BACKEND-RANDN independent-streams", ALPHA, async (g) => {
-        const n = randnSize(ctx);
-        const [seed, index] = streamId(g);
-        const a = await draw(b, n, seed, index);
-        const next = await draw(b, n, seed, index + 1);
-        const other = await draw(b, n, seed + 1, index);
-        const p = Math.min(pearsonCorrelationTest(a, next).pValue, pearsonCorrelationTest(a, other).pValue, pearsonCorrelationTest(a.subarray(0, n - 1), a.subarray(1)).pValue);
-        return Math.min(1, 3 * p);
-      });
-    },
-  },
-];
+// ─── BACKEND-RANDN: conformance/properties/backend-randn.ts ─────────────────────────────────────
 
 // ─── BACKEND-MODEL ──────────────────────────────────────────────────────────────────────────────
 
@@ -488,6 +390,57 @@ const model: PropertyDef = {
       }),
       Math.min(ctx.numRuns, 20),
     );
+  },
+};
+
+/** Schedulers of the sampling loop: integer timesteps (DDIM, leading) and fractional ones (Euler, linspace). */
+const LOOP_SCHEDULERS: readonly [string, Record<string, unknown>][] = [
+  ["DDIMScheduler", { clipSample: false }],
+  ["EulerDiscreteScheduler", { timestepSpacing: "linspace" }],
+];
+const LOOP_STEPS = 8;
+
+/**
+ * BACKEND-MODEL in a sampler's loop: the backend's own denoiser, called LOOP_STEPS times by runPipeline on the
+ * backend's own samples. A non-finite output stops the run with the NonFiniteError of SAMP-FINITE naming the
+ * step and timestep (runPipeline's check, not a numeric mismatch later); every finite output agrees with the
+ * Float64 MLP on the backend's input values within the "model" row, at every step.
+ */
+const modelLoop: PropertyDef = {
+  clause: "BACKEND-MODEL",
+  name: "sampling-loop-finite-and-matching",
+  scope: "backend",
+  kind: "example",
+  needs: ["loadModel"],
+  async run(ctx) {
+    const b = ctx.backend as B;
+    const g = new GaussianStream(`${ctx.seed}/BACKEND-MODEL/loop`);
+    for (const [className, config] of LOOP_SCHEDULERS) {
+      for (const predictionType of ["epsilon", "sample", "v_prediction"] as const) {
+        const spec = randomMlp(6, 16, g.int(2 ** 31), predictionType, 8);
+        const shape = [2, spec.dim];
+        const den = await b.loadModel!(spec);
+        const calls: { t: number; input: Float64Array; output: Float64Array }[] = [];
+        const recording: Denoiser<BTensor> = {
+          predictionType: den.predictionType,
+          async evaluate(x, t) {
+            const input = Float64Array.from(await b.toHost(x));
+            const out = await den.evaluate(x, t);
+            calls.push({ t, input, output: Float64Array.from(await b.toHost(out)) });
+            return out;
+          },
+        };
+        const sched = await createScheduler(className, { ...config, predictionType }, b);
+        sched.setTimesteps(LOOP_STEPS);
+        const x = await b.fromHost(g.normals(2 * spec.dim).map((v) => v * sched.initNoiseSigma), shape);
+        await runPipeline(sched, recording, x, { checkFinite: true });
+        calls.forEach(({ t, input, output }, i) => {
+          const want = mlpForward(spec, { shape, data: input }, t).data;
+          const bound = mlpErrorBound(spec, input, 2, t, b.dtype);
+          expectWithin(`${className} (${predictionType}) step ${i} at t = ${t}: model output`, output, want, (e) => tolerance(b.dtype, "model", { bound: bound[e] }));
+        });
+      }
+    }
   },
 };
 
@@ -690,4 +643,4 @@ const samplerParity: PropertyDef[] = [
   ),
 ];
 
-export const properties = defineProperties([transfer, ...combine, clamp, threshold, ...batch, ...randn, model, cfgBatch, ...samplerParity]);
+export const properties = defineProperties([transfer, ...combine, clamp, threshold, ...batch, ...randn, model, modelLoop, cfgBatch, ...samplerParity]);

@@ -22,6 +22,9 @@
  *   (VP: KL to the true q(x_T) ≈ ᾱ_T‖μ‖²/2 ≈ 1e-4) or 𝒩(0, σ_max² I) (k-diffusion, σ_max = 80: KL ≈
  *   ‖μ‖²/(2σ_max²) ≤ 5e-4); for the deterministic flows the output laws then differ by at most that KL
  *   (data processing inequality), far below the test's resolution.
+ *   Two variants (`…-backend-randn`, 2-D) draw every step's noise from the backend's own `randn(shape, seed, k)`
+ *   (reference/samplers/scheduler.ts backendNoise) instead of the host stream: noise that repeats or
+ *   correlates across steps changes the sampler's output law even when each draw is 𝒩(0, I).
  */
 import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { defineProperties, type PropertyContext, type PropertyDef, type Profile } from "../registry.ts";
@@ -37,7 +40,7 @@ import type { Tensor } from "../../reference/tensor.ts";
 import { createScheduler, KDIFFUSION_SAMPLERS, type KDiffusionSamplerName } from "../../reference/samplers/index.ts";
 import { KDIFFUSION } from "../../reference/samplers/kdiffusion.ts";
 import { measureOrder, ORDER_SAMPLERS, ORDER_TOLERANCE, veOracle, vpOracle } from "../../reference/samplers/order.ts";
-import { hostNoise, runPipeline } from "../../reference/samplers/scheduler.ts";
+import { backendNoise, hostNoise, runPipeline, type NoiseProvider } from "../../reference/samplers/scheduler.ts";
 
 // ─── data ───────────────────────────────────────────────────────────────────────────────────────
 
@@ -63,23 +66,30 @@ const LINEAR: Partial<ScheduleConfig> = { numTrainTimesteps: 1000, betaStart: 0.
 
 // ─── samplers driven by the oracle on a backend ─────────────────────────────────────────────────
 
+/** Where a stochastic step's noise comes from: the host stream (uploaded), or the backend's own `randn` (BACKEND-RANDN). */
+type NoiseChoice = "host" | "backend";
+
+/** The sampler noise of one run: host draws from `stream`, or backend.randn(shape, seed, k) with a seed taken from `stream`. */
+const noiseFor = <T extends BTensor>(b: Backend<T>, stream: GaussianStream, choice: NoiseChoice): NoiseProvider<T> =>
+  choice === "backend" ? backendNoise(b, stream.int(2 ** 31)) : hostNoise(b, stream);
+
 /** Draws N samples (flattened [N, D]) from pure noise with the exact oracle on backend b. */
-type DistRunner = <T extends BTensor>(b: Backend<T>, data: GaussianMixture, N: number, steps: number, stream: GaussianStream) => Promise<Float64Array>;
+type DistRunner = <T extends BTensor>(b: Backend<T>, data: GaussianMixture, N: number, steps: number, stream: GaussianStream, noise: NoiseChoice) => Promise<Float64Array>;
 
 /** A k-diffusion sampler on Karras σ ∈ [0.002, 80] followed by σ = 0, from x_T = 80·z. */
-const kdiffusionRunner = (name: KDiffusionSamplerName, options: Record<string, unknown> = {}): DistRunner => async (b, data, N, steps, stream) => {
+const kdiffusionRunner = (name: KDiffusionSamplerName, options: Record<string, unknown> = {}): DistRunner => async (b, data, N, steps, stream, noise) => {
   const sigmas = karrasSigmas(steps, 0.002, 80);
   const x = await b.fromHost(stream.normals(N * data.dim).map((v) => v * sigmas[0]), [N, data.dim]);
-  const out = await KDIFFUSION[name](b, veOracle(b, data), x, sigmas, { ...options, noise: hostNoise(b, stream) });
+  const out = await KDIFFUSION[name](b, veOracle(b, data), x, sigmas, { ...options, noise: noiseFor(b, stream, noise) });
   return Float64Array.from(await b.toHost(out));
 };
 
 /** A diffusers scheduler on the default linear β schedule (trailing timesteps), from x_T = z·initNoiseSigma. */
-const diffusersRunner = (className: string, config: Record<string, unknown>, eta?: number): DistRunner => async (b, data, N, steps, stream) => {
+const diffusersRunner = (className: string, config: Record<string, unknown>, eta?: number): DistRunner => async (b, data, N, steps, stream, noise) => {
   const s = await createScheduler(className, { ...LINEAR, timestepSpacing: "trailing", ...config }, b);
   s.setTimesteps(steps);
   const x = await b.fromHost(stream.normals(N * data.dim).map((v) => v * s.initNoiseSigma), [N, data.dim]);
-  const out = await runPipeline(s, vpOracle(b, data, makeSchedule(LINEAR)), x, { noise: hostNoise(b, stream), eta, checkFinite: false });
+  const out = await runPipeline(s, vpOracle(b, data, makeSchedule(LINEAR)), x, { noise: noiseFor(b, stream, noise), eta, checkFinite: false });
   return Float64Array.from(await b.toHost(out));
 };
 
@@ -89,6 +99,8 @@ interface DistSampler {
   /** Steps per profile [quick, full]. */
   readonly steps: readonly [number, number];
   readonly run: DistRunner;
+  /** "backend": the variant whose noise is the backend's own randn (default "host"). */
+  readonly noise?: NoiseChoice;
 }
 
 export const DISTRIBUTION_SAMPLERS: readonly DistSampler[] = [
@@ -101,6 +113,9 @@ export const DISTRIBUTION_SAMPLERS: readonly DistSampler[] = [
   { name: "euler", stochastic: false, steps: [200, 300], run: kdiffusionRunner("sample_euler") },
   { name: "heun", stochastic: false, steps: [50, 60], run: kdiffusionRunner("sample_heun") },
   { name: "dpmpp-2m", stochastic: false, steps: [50, 60], run: diffusersRunner("DPMSolverMultistepScheduler", { algorithmType: "dpmsolver++", solverOrder: 2 }) },
+  // The same laws with the backend's own noise (BACKEND-RANDN used the way samplers use it: one draw per step).
+  { name: "ddpm-backend-randn", stochastic: true, steps: [300, 600], run: diffusersRunner("DDPMScheduler", { clipSample: false }), noise: "backend" },
+  { name: "euler-ancestral-backend-randn", stochastic: true, steps: [300, 500], run: kdiffusionRunner("sample_euler_ancestral"), noise: "backend" },
 ];
 
 const SAMPLE_SIZE: Record<2 | 64, Record<Profile, number>> = { 2: { quick: 400, full: 800 }, 64: { quick: 200, full: 400 } };
@@ -117,10 +132,11 @@ function distributionProperty(s: DistSampler, dim: 2 | 64): PropertyDef {
     scope: "backend",
     kind: "statistical",
     profiles: s.stochastic || dim === 2 ? ["quick", "full"] : ["full"],
+    ...(s.noise === "backend" ? { needs: ["randn" as const] } : {}),
     run: (ctx) =>
       statisticalTest(ctx, `SAMP-DISTRIBUTION ${s.name} ${dim}-D`, ALPHA, async (stream) => {
         const N = SAMPLE_SIZE[dim][ctx.profile];
-        const out = await s.run(ctx.backend as Backend<BTensor>, data, N, s.steps[ctx.profile === "quick" ? 0 : 1], stream);
+        const out = await s.run(ctx.backend as Backend<BTensor>, data, N, s.steps[ctx.profile === "quick" ? 0 : 1], stream, s.noise ?? "host");
         const bad = out.findIndex((v) => !Number.isFinite(v));
         if (bad >= 0) throw new Error(`${s.name}: sample value ${out[bad]} at flat index ${bad}`);
         return energyPermutationTest(split(out, dim), data.sampleMany(N, stream), stream, PERMUTATIONS).pValue;
@@ -209,7 +225,7 @@ export const properties = defineProperties([
         expectAllClose(`${className} ${JSON.stringify(config)}: one step from t = ${t} vs E[x₀ | x_T]`, await b.toHost(out), want, 1e-9, 4 * tolerance(b.dtype, "sampler", { steps: 2, scale: maxAbs(xT) }).atol);
       })),
   },
-  ...DISTRIBUTION_SAMPLERS.flatMap((s) => [distributionProperty(s, 2), distributionProperty(s, 64)]),
+  ...DISTRIBUTION_SAMPLERS.flatMap((s) => (s.noise === "backend" ? [distributionProperty(s, 2)] : [distributionProperty(s, 2), distributionProperty(s, 64)])),
 ]);
 
 export type { PropertyContext };
