@@ -5,7 +5,7 @@
 import type { Backend } from "./contract.ts";
 import type { Shape, Tensor } from "./tensor.ts";
 import { concatBatch, linearCombination, splitBatch, tensor, map } from "./tensor.ts";
-import { GaussianStream } from "./rng.ts";
+import { philoxRandn } from "./philox.ts";
 import { dynamicThreshold } from "./threshold.ts";
 import type { Denoiser } from "./contract.ts";
 import { mlpForward, type ModelSpec } from "./models/mlp.ts";
@@ -24,9 +24,9 @@ export class ReferenceBackend implements Backend<Tensor> {
   combine(terms: readonly Tensor[], coeffs: readonly number[]): Tensor {
     return linearCombination(terms, coeffs);
   }
-  /** BACKEND-RANDN: stream `seed`, draw `index`: a GaussianStream seeded "seed:index". */
+  /** BACKEND-RANDN: stream `seed`, draw `index`: NOISE-PHILOX (Philox4x32-10 + Box–Muller, reference/philox.ts). */
   randn(shape: Shape, seed: number, index: number): Tensor {
-    return new GaussianStream(`${seed}:${index}`).randn(shape);
+    return philoxRandn(shape, seed, index);
   }
   clamp(t: Tensor, lo: number, hi: number): Tensor {
     return map(t, (v) => Math.min(Math.max(v, lo), hi));

@@ -168,10 +168,15 @@ describe("kernels", () => {
     expect(() => wasm.threshold(t, 0.9, -1)).toThrow(ConfigError);
   });
 
-  test("randn is the reference's GaussianStream(`seed:index`), rounded to float32", () => {
-    for (const [shape, seed, index] of [[[3], 1, 2], [[2, 3, 5], 7, 0], [[1000], 123, 45]] as const) {
-      const want = referenceBackend.randn(shape, seed, index).data.map(f32);
-      sameBits(wasm.toHost(wasm.randn(shape, seed, index)), want);
+  test("randn is the reference backend's NOISE-PHILOX stream within 2⁻²⁰(1 + |z|) (float32 ln, sin, cos), at any shape, seed and index", () => {
+    const cases = [[[3], 1, 2], [[2, 3, 5], 7, 0], [[1000], 123, 45], [[17], -5, 9], [[4, 33], 2 ** 31 + 5, 2 ** 40 + 3], [[65536], 0, 2 ** 31]] as const;
+    for (const [shape, seed, index] of cases) {
+      const want = referenceBackend.randn(shape, seed, index).data;
+      const got = wasm.toHost(wasm.randn(shape, seed, index));
+      expect(got.length).toBe(want.length);
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
+      expect(worst, `randn([${shape}], ${seed}, ${index})`).toBeLessThanOrEqual(2 ** -20);
     }
   });
 

@@ -13,7 +13,7 @@
  *   quantile, clamp and divide; the host only computes the integer positions from the item size and ratio.
  *   (On webgpu onnxruntime has no TopK kernel and runs that node on the CPU, with the copies it needs.)
  * - `randn(shape, seed, index)`: drawn on the host with the reference stream
- *   (GaussianStream(`${seed}:${index}`), reference/rng.ts), rounded to float32 and uploaded. So it is
+ *   (NOISE-PHILOX, reference/philox.ts), rounded to float32 and uploaded. So it is
  *   counter-based, deterministic and equal to the reference backend's noise up to float32 rounding; it
  *   is not generated on the device (ONNX RandomNormal's seed is fixed per session, not per call).
  * - On "webgpu", Dawn's validation is off by default (`webgpuValidationMode`); measured on an H200
@@ -41,7 +41,7 @@ import type { Backend, BTensor, Conditioning, Denoiser, PredictionType } from ".
 import { PREDICTION_TYPES } from "../contract.ts";
 import type { Shape } from "../../reference/tensor.ts";
 import { size } from "../../reference/tensor.ts";
-import { GaussianStream } from "../../reference/rng.ts";
+import { philoxNormals } from "../../reference/philox.ts";
 import type { ModelSpec } from "../../reference/models/mlp.ts";
 import { ConfigError, InputFileError, ShapeError, StateError, UnavailableError, require as requireThat, requireFinite, requireOneOf } from "../../reference/errors.ts";
 import { webgpuAdapterInfo } from "../webgpu-limits.ts";
@@ -227,9 +227,9 @@ export class OnnxruntimeBackend implements Backend<OrtTensor> {
 
   // ---------------------------------------------------------------- optional primitives
 
-  /** BACKEND-RANDN: the reference stream GaussianStream(`${seed}:${index}`), rounded to float32 and uploaded. */
+  /** BACKEND-RANDN: the reference backend's stream (NOISE-PHILOX, reference/philox.ts), rounded to float32 and uploaded. */
   randn(shape: Shape, seed: number, index: number): Promise<OrtTensor> {
-    return this.fromHost(new GaussianStream(`${seed}:${index}`).normals(size(shape)), shape);
+    return this.fromHost(philoxNormals(size(shape), seed, index), shape);
   }
 
   async clamp(t: OrtTensor, lo: number, hi: number): Promise<OrtTensor> {

@@ -13,9 +13,9 @@
  *   rounding is one of its k + 2 roundings). Mode "f64" (`createWasmBackend({ combine: "f64" })`) keeps the
  *   coefficients in f64 and accumulates in f64, rounding once: |err| ≤ 2⁻²⁴|result| + (k+1)·2⁻⁵³·Σ|cⱼxⱼ|,
  *   at ≈ 2.5× the time (compute-bound, bench/sampler-overhead.ts --mode f64).
- * - `randn(shape, seed, index)`: the reference's numbers — GaussianStream(`${seed}:${index}`) on the host —
- *   each rounded to float32, written straight into WASM memory. Host-speed (seedrandom ARC4 + Box–Muller,
- *   ≈ 0.1 µs a number): a 16×1×128×128 draw costs ≈ 30 ms, a hundred times a sampler step.
+ * - `randn(shape, seed, index)`: NOISE-PHILOX (reference/philox.ts), the reference backend's stream, in one
+ *   SIMD kernel (adapters/wasm/randn-kernel.ts): Philox4x32-10 on four counters per i32x4, Box–Muller with
+ *   float32 polynomial ln/sin/cos — the reference's numbers within 2⁻²⁰(1 + |z|).
  * - `clamp`: one SIMD pass (lo and hi rounded to float32; the clamp row allows that).
  * - `fromHost` of a Float64Array: a memcpy of the f64 values into WASM memory and a SIMD demote (2× faster
  *   than a Float32Array store of Float64 values); `toHost`: a TypedArray set (V8 widens at memory speed).
@@ -43,7 +43,7 @@ import type { Backend, BTensor, Denoiser } from "../contract.ts";
 import { timestepEmbedding, type ModelSpec } from "../../reference/models/mlp.ts";
 import type { Shape } from "../../reference/tensor.ts";
 import { size } from "../../reference/tensor.ts";
-import { GaussianStream } from "../../reference/rng.ts";
+import { philoxKey } from "../../reference/philox.ts";
 import { ConfigError, DiffspecError, ShapeError, StateError, UnavailableError, require as requireThat, requireFinite } from "../../reference/errors.ts";
 import { fused, type FusedBackend, type LinearForm } from "../fused.ts";
 import { trackMemory, type TrackedBackend } from "../memory.ts";
@@ -324,12 +324,11 @@ export class WasmBackend implements Backend<WasmTensor> {
   }
 
   randn(shape: Shape, seed: number, index: number): WasmTensor {
-    requireFinite("randn seed", seed);
-    requireFinite("randn index", index);
+    const [k0, k1] = philoxKey(seed);
+    requireThat(Number.isSafeInteger(index) && index >= 0, "randn index", index, "an integer in [0, 2⁵³)");
     const t = this.alloc(shape);
-    const g = new GaussianStream(`${seed}:${index}`);
-    const f = this.view();
-    for (let i = t.ptr >>> 2, end = i + t.length; i < end; i++) f[i] = g.normal();
+    // The kernel writes whole groups of 16 floats: the allocator's 64-byte blocks hold them.
+    this.kernels.randn(t.ptr, t.length, k0, k1, index >>> 0, Math.floor(index / 2 ** 32) >>> 0);
     return t;
   }
 

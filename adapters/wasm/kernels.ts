@@ -26,7 +26,9 @@
  * correctly rounded).
  * `fill`: out = v. `demote`: f64 → f32 for fromHost.
  * `hist11` / `gather`: the radix select of dynamic thresholding's quantile. `affine`: the MLP's layers.
+ * `randn`: NOISE-PHILOX (Philox4x32-10 + Box–Muller), in adapters/wasm/randn-kernel.ts.
  */
+import { randnFunc } from "./randn-kernel.ts";
 
 /** The most terms one kernel call combines; longer combinations are split (see adapters/wasm/index.ts). */
 export const MAX_TERMS = 8;
@@ -288,6 +290,7 @@ export function kernelModuleText(maxTerms = MAX_TERMS): string {
   ${demoteFunc}
   ${selectFuncs}
   ${affineFunc}
+  ${randnFunc}
 )`;
 }
 
@@ -303,6 +306,8 @@ export interface Kernels {
   hist11(p: number, n: number, h: number): void;
   affine(out: number, w: number, b: number, a: number, nOut: number, nIn: number): void;
   gather(p: number, n: number, lo: number, hi: number, out: number): number;
+  /** NOISE-PHILOX: ⌈n/16⌉·16 normals of draw (i0 + 2³²·i1) under the key (k0, k1) at out (adapters/wasm/randn-kernel.ts). */
+  randn(out: number, n: number, k0: number, k1: number, i0: number, i1: number): void;
 }
 
 type Wabt = Awaited<ReturnType<typeof import("wabt")>>;
@@ -330,7 +335,7 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
   const pick = (mode: CombineMode) => range(maxTerms).map((j) => ex[`combine_${mode}_${j + 1}`]);
   return {
     combine: { f64: pick("f64"), f32: pick("f32") },
-    clamp: ex.clamp, clampdiv: ex.clampdiv, fill: ex.fill, demote: ex.demote, hist11: ex.hist11, affine: ex.affine,
+    clamp: ex.clamp, clampdiv: ex.clampdiv, fill: ex.fill, demote: ex.demote, hist11: ex.hist11, affine: ex.affine, randn: ex.randn,
     gather: ex.gather as unknown as Kernels["gather"],
   };
 }

@@ -1,5 +1,5 @@
 /**
- * NOISE-STREAM, NOISE-NORMAL, NOISE-INDEPENDENT, NOISE-UNIFORM, NOISE-FINITE, NOISE-RECORDED
+ * NOISE-STREAM, NOISE-NORMAL, NOISE-INDEPENDENT, NOISE-UNIFORM, NOISE-FINITE, NOISE-RECORDED, NOISE-PHILOX
  * (spec/01-distributions.md). They check the reference generator (reference/rng.ts), so their scope
  * is "spec"; a backend's own generator is checked by BACKEND-RANDN (spec/10-backends.md).
  */
@@ -7,9 +7,17 @@ import fc from "fast-check";
 import { defineProperties } from "../registry.ts";
 import { checkProperty, expect, statisticalTest } from "../check.ts";
 import { GaussianStream, RecordedNoise, childStream } from "../../reference/rng.ts";
-import { ShapeError, StateError } from "../../reference/errors.ts";
+import { ConfigError, ShapeError, StateError } from "../../reference/errors.ts";
 import { bonferroni, chiSquareTest, energyPermutationTest, ksTest, ksTestNormal, pearsonCorrelationTest, twoSidedNormalP, zTestMean } from "../../reference/stats.ts";
 import { expectTypedError, sampleSize } from "./distributions.ts";
+import { philox4x32, philoxKey, philoxNormals } from "../../reference/philox.ts";
+
+/** Random123's known-answer vectors for Philox4x32-10 (tests/kat_vectors): counter, key → output. */
+const PHILOX_KAT: readonly [number[], number[], number[]][] = [
+  [[0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]],
+  [[0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]],
+  [[0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0], [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]],
+];
 
 const seedArb = fc.oneof(fc.integer(), fc.string({ maxLength: 12 }));
 /** √(−2 ln 2⁻⁵³): the largest radius Box–Muller can produce from u₁ ∈ [2⁻⁵³, 1]. */
@@ -262,5 +270,55 @@ export const properties = defineProperties([
     // z-test of the mean of randn tensors (shape [8, 64]) with known variance 1, α = 0.01: randn uses the same stream as normal().
     run: (ctx) =>
       statisticalTest(ctx, "NOISE-NORMAL randn-tensor-mean-is-zero", 0.01, (s) => zTestMean(s.randn([8 * sampleSize(ctx, 10), 64]).data, 0, 1).pValue),
+  },
+  {
+    clause: "NOISE-PHILOX",
+    name: "known-answer-vectors",
+    scope: "spec",
+    kind: "example",
+    run: () => {
+      for (const [ctr, key, want] of PHILOX_KAT) {
+        const got = Array.from(philox4x32(ctr, key));
+        expect(got.every((v, i) => v === want[i]), `philox4x32-10(ctr [${ctr.map((v) => v.toString(16))}], key [${key.map((v) => v.toString(16))}]) = [${got.map((v) => v.toString(16))}], Random123 says [${want.map((v) => v.toString(16))}]`);
+      }
+    },
+  },
+  {
+    clause: "NOISE-PHILOX",
+    name: "box-muller-of-the-block-words",
+    scope: "spec",
+    kind: "property",
+    run: (ctx) =>
+      checkProperty(
+        ctx,
+        fc.property(fc.maxSafeInteger(), fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.nat(40), (seed, index, j) => {
+          const z = philoxNormals(4 * j + 4, seed, index);
+          const x = philox4x32([j, 0, index >>> 0, Math.floor(index / 2 ** 32) >>> 0], philoxKey(seed));
+          for (const p of [0, 2]) {
+            const r = Math.sqrt(-2 * Math.log(((x[p] >>> 8) + 1) * 2 ** -24));
+            const theta = 2 * Math.PI * ((x[p + 1] >>> 8) * 2 ** -24);
+            expect(z[4 * j + p] === r * Math.cos(theta) && z[4 * j + p + 1] === r * Math.sin(theta), `elements ${4 * j + p}, ${4 * j + p + 1} of (seed ${seed}, index ${index}) are not Box–Muller of block ${j}'s words`);
+          }
+        }),
+      ),
+  },
+  {
+    clause: "NOISE-PHILOX",
+    name: "finite-bounded-and-prefix-stable",
+    scope: "spec",
+    kind: "property",
+    run: (ctx) =>
+      checkProperty(
+        ctx,
+        fc.property(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.nat(2 ** 40), fc.integer({ min: 1, max: 300 }), (seed, index, n) => {
+          const long = philoxNormals(n + 7, seed, index);
+          const short = philoxNormals(n, seed, index);
+          const bound = Math.sqrt(48 * Math.LN2);
+          expect(short.every((v, i) => Object.is(v, long[i])), `the first ${n} of ${n + 7} normals differ from a draw of ${n}`);
+          expect(long.every((v) => Number.isFinite(v) && Math.abs(v) <= bound), `a draw is not finite or exceeds √(48 ln 2)`);
+          expectTypedError("a fractional seed", () => philoxNormals(2, seed + 0.5, index), ConfigError);
+          expectTypedError("a negative index", () => philoxNormals(2, seed, -1 - index), ConfigError);
+        }),
+      ),
   },
 ]);
