@@ -4,7 +4,7 @@
  */
 import type { Backend } from "./contract.ts";
 import type { Shape, Tensor } from "./tensor.ts";
-import { concatBatch, linearCombination, splitBatch, tensor, map } from "./tensor.ts";
+import { clampTensor, concatBatch, linearCombination, splitBatch, tensor } from "./tensor.ts";
 import { philoxRandn } from "./philox.ts";
 import { dynamicThreshold } from "./threshold.ts";
 import type { Denoiser } from "./contract.ts";
@@ -19,7 +19,7 @@ export class ReferenceBackend implements Backend<Tensor> {
     return tensor(data, shape);
   }
   toHost(t: Tensor): Float64Array {
-    return Float64Array.from(t.data);
+    return t.data.slice();
   }
   combine(terms: readonly Tensor[], coeffs: readonly number[]): Tensor {
     return linearCombination(terms, coeffs);
@@ -29,7 +29,7 @@ export class ReferenceBackend implements Backend<Tensor> {
     return philoxRandn(shape, seed, index);
   }
   clamp(t: Tensor, lo: number, hi: number): Tensor {
-    return map(t, (v) => Math.min(Math.max(v, lo), hi));
+    return clampTensor(t, lo, hi);
   }
   threshold(t: Tensor, ratio: number, maxValue: number): Tensor {
     return dynamicThreshold(t, ratio, maxValue);

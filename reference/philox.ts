@@ -25,16 +25,12 @@ const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 export const PHILOX_ROUNDS = 10;
 
-/** The high 32 bits of the 64-bit product a·b of two uint32 (by 16-bit halves: exact in doubles). */
-function mulhi(a: number, b: number): number {
-  const aLo = a & 0xffff;
-  const aHi = a >>> 16;
-  const bLo = b & 0xffff;
-  const bHi = b >>> 16;
-  const lh = aLo * bHi;
-  const hl = aHi * bLo;
-  const mid = ((aLo * bLo) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return (aHi * bHi + Math.floor(lh / 65536) + Math.floor(hl / 65536) + Math.floor(mid / 65536)) >>> 0;
+/**
+ * The high 32 bits of the 64-bit product a·m of two uint32, in doubles without rounding: with m = m₁·2¹⁶ + m₀,
+ * a·m₀ < 2⁴⁸ and a·m₁ + ⌊a·m₀/2¹⁶⌋ < 2⁴⁹ are exact, and hi = ⌊(a·m₁ + ⌊a·m₀/2¹⁶⌋)/2¹⁶⌋.
+ */
+function mulhi(a: number, m: number): number {
+  return Math.floor((a * (m >>> 16) + Math.floor((a * (m & 0xffff)) / 65536)) / 65536);
 }
 
 /**

@@ -27,7 +27,7 @@ export function size(shape: Shape): number {
 export function tensor(data: ArrayLike<number>, shape: Shape): Tensor {
   const n = size(shape);
   if (data.length !== n) throw new ShapeError("data length", data.length, `${n} (the product of shape [${shape.join(", ")}])`);
-  return { shape: [...shape], data: Float64Array.from(data) };
+  return { shape: [...shape], data: data instanceof Float64Array ? data.slice() : Float64Array.from(data) };
 }
 
 export function zeros(shape: Shape): Tensor {
@@ -53,24 +53,44 @@ export function assertFinite(what: string, data: ArrayLike<number>): void {
   }
 }
 
-/** Σₖ cₖ·tₖ, elementwise. The one tensor operation every sampler is built from (DESIGN.md). */
+/** Elements per block of `linearCombination`: a block of the output (16 KiB) stays in L1 while every term is added to it. */
+const COMBINE_BLOCK = 2048;
+
+/**
+ * Σₖ cₖ·tₖ, elementwise. The one tensor operation every sampler is built from (DESIGN.md).
+ * Each element is summed in term order from 0 (0 + c₀t₀ + c₁t₁ + …; a term with cₖ = 0 is skipped, so
+ * 0·∞ never makes a NaN); one output array, filled block by block, one pass over each input.
+ */
 export function linearCombination(terms: readonly Tensor[], coeffs: readonly number[]): Tensor {
   if (terms.length === 0 || terms.length !== coeffs.length) {
     throw new ShapeError("linearCombination", terms.length, `as many terms as coefficients (${coeffs.length}), at least one`);
   }
+  for (let k = 1; k < terms.length; k++) assertSameShape(`linearCombination term ${k}`, terms[0].shape, terms[k].shape);
   const out = zeros(terms[0].shape);
-  terms.forEach((t, k) => {
-    assertSameShape(`linearCombination term ${k}`, terms[0].shape, t.shape);
-    const c = coeffs[k];
-    if (c === 0) return;
-    for (let i = 0; i < out.data.length; i++) out.data[i] += c * t.data[i];
-  });
+  const y = out.data;
+  for (let start = 0; start < y.length; start += COMBINE_BLOCK) {
+    const end = Math.min(start + COMBINE_BLOCK, y.length);
+    for (let k = 0; k < terms.length; k++) {
+      const c = coeffs[k];
+      if (c === 0) continue;
+      const x = terms[k].data;
+      for (let i = start; i < end; i++) y[i] += c * x[i];
+    }
+  }
   return out;
 }
 
 export const add = (a: Tensor, b: Tensor): Tensor => linearCombination([a, b], [1, 1]);
 export const sub = (a: Tensor, b: Tensor): Tensor => linearCombination([a, b], [1, -1]);
 export const scale = (a: Tensor, c: number): Tensor => linearCombination([a], [c]);
+
+/** BACKEND-CLAMP (the reference backend): min(max(x, lo), hi) elementwise (NaN stays NaN, as Math.min/Math.max). */
+export function clampTensor(t: Tensor, lo: number, hi: number): Tensor {
+  const x = t.data;
+  const y = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = Math.min(Math.max(x[i], lo), hi);
+  return { shape: [...t.shape], data: y };
+}
 
 export function map(t: Tensor, f: (v: number, i: number) => number): Tensor {
   return { shape: [...t.shape], data: t.data.map(f) };
