@@ -5,9 +5,31 @@
 import { parse } from "./args.ts";
 import { writeFileAtomic } from "../conformance/report.ts";
 import { ConfigError } from "../reference/errors.ts";
-import { measureOrder, orderHolds, ORDER_SAMPLERS, ORDER_SAMPLER_NAMES, ORDER_TOLERANCE, type OrderMeasurement } from "../reference/samplers/order.ts";
+import { measureOrder, orderHolds, stepsToReach, ORDER_SAMPLERS, ORDER_SAMPLER_NAMES, ORDER_TOLERANCE, type OrderMeasurement } from "../reference/samplers/order.ts";
 
-export const ORDER_HELP = `Usage: diffspec order [--sampler NAME]... [--steps N,N,...] [--json FILE]
+/** The default error `order` reports the cost of reaching. */
+export const DEFAULT_TARGET = 1e-3;
+
+/** Parses --target: a number in (0, ∞). */
+function parseTarget(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_TARGET;
+  const t = Number(v);
+  if (!(Number.isFinite(t) && t > 0)) throw new ConfigError("--target", v, "a positive error, e.g. 1e-3");
+  return t;
+}
+
+/** Steps and NFE to reach `target`, per sampler, fewest evaluations first. */
+export function targetTable(results: readonly OrderMeasurement[], target: number): string {
+  const rows = results.map((m) => ({ m, ...stepsToReach(m, target) })).sort((a, b) => a.evaluations - b.evaluations || a.steps - b.steps);
+  const num = (v: number): string => (Number.isFinite(v) ? String(v) : "—");
+  return [
+    `to reach RMS error ${target.toExponential(0)} (from each sampler's own points, log–log):`,
+    `${"sampler".padEnd(12)} ${"steps".padStart(7)} ${"NFE".padStart(7)}`,
+    ...rows.map((r) => `${r.m.sampler.padEnd(12)} ${num(r.steps).padStart(7)} ${num(r.evaluations).padStart(7)}`),
+  ].join("\n") + "\n";
+}
+
+export const ORDER_HELP = `Usage: diffspec order [--sampler NAME]... [--steps N,N,...] [--target ERR] [--json FILE]
 
 Runs each deterministic sampler on Gaussian data whose probability-flow ODE has a closed-form
 solution (the exact oracle), from the same x_T with a doubling sequence of step counts n, and fits
@@ -17,7 +39,11 @@ the order p of error ∝ n^(−p) by least squares on log error vs log n. A samp
 Options:
   --sampler NAME   measure only NAME (repeatable; default: all)
   --steps LIST     comma-separated increasing step counts (default: each sampler's own)
-  --json FILE      write [{ sampler, expectedOrder, fittedOrder, steps, errors }, …] to FILE
+  --target ERR     the RMS error to reach (default 1e-3): a second table gives, per sampler, the steps
+                   and model evaluations (NFE) needed, read from its own (n, error) points on the
+                   log–log line (interpolated, or extrapolated from the nearest two), best first
+  --json FILE      write [{ sampler, expectedOrder, fittedOrder, steps, errors, evaluations,
+                   target, stepsToTarget, evaluationsToTarget }, …] to FILE
   -h, --help       this text
 
 Samplers:
@@ -40,11 +66,12 @@ const fmt = (m: OrderMeasurement, ok: boolean): string =>
   `${m.sampler.padEnd(12)} ${String(m.expectedOrder).padStart(8)} ${m.fittedOrder.toFixed(2).padStart(7)}  ${(ok ? "ok" : "FAIL").padEnd(5)} ${m.steps.map((n, i) => `${n}:${m.errors[i].toExponential(2)}`).join("  ")}\n`;
 
 export async function orderCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { sampler: { type: "string", multiple: true }, steps: { type: "string" }, json: { type: "string" } }, "order");
+  const { values } = parse(argv, { sampler: { type: "string", multiple: true }, steps: { type: "string" }, target: { type: "string" }, json: { type: "string" } }, "order");
   if (values.help) { process.stdout.write(ORDER_HELP); return 0; }
   const names = (values.sampler as string[] | undefined) ?? ORDER_SAMPLER_NAMES;
   for (const n of names) if (!ORDER_SAMPLER_NAMES.includes(n)) throw new ConfigError("--sampler", n, `one of ${ORDER_SAMPLER_NAMES.join(", ")}`);
   const steps = parseSteps(values.steps as string | undefined);
+  const target = parseTarget(values.target as string | undefined);
   process.stdout.write(`${"sampler".padEnd(12)} expected  fitted  check errors (n: RMS error)\n`);
   const results: OrderMeasurement[] = [];
   let failed = 0;
@@ -63,7 +90,9 @@ export async function orderCommand(argv: string[]): Promise<number> {
     results.push(m);
     process.stdout.write(fmt(m, ok));
   }
-  if (values.json) writeFileAtomic(values.json as string, JSON.stringify(results, null, 2) + "\n");
   process.stdout.write(`${names.length - failed} within ±${ORDER_TOLERANCE} of theory, ${failed} not\n`);
+  if (results.length) process.stdout.write(`\n${targetTable(results, target)}`);
+  const withTarget = results.map((m) => { const r = stepsToReach(m, target); return { ...m, target, stepsToTarget: Number.isFinite(r.steps) ? r.steps : null, evaluationsToTarget: Number.isFinite(r.evaluations) ? r.evaluations : null }; });
+  if (values.json) writeFileAtomic(values.json as string, JSON.stringify(withTarget, null, 2) + "\n");
   return failed > 0 ? 1 : 0;
 }

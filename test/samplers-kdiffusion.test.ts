@@ -10,7 +10,7 @@ import { GaussianStream } from "../reference/rng.ts";
 import type { Tensor } from "../reference/tensor.ts";
 import { KDIFFUSION_SAMPLERS } from "../reference/samplers/index.ts";
 import { KDIFFUSION, gaussLegendre, kdiffusionEvaluations, linearMultistepCoeff } from "../reference/samplers/kdiffusion.ts";
-import { leastSquaresSlope, measureOrder, ORDER_SAMPLER_NAMES } from "../reference/samplers/order.ts";
+import { costToReach, leastSquaresSlope, measureOrder, ORDER_SAMPLER_NAMES } from "../reference/samplers/order.ts";
 import { hostNoise } from "../reference/samplers/scheduler.ts";
 import { orderCommand } from "../cli/order.ts";
 
@@ -133,7 +133,23 @@ describe("diffspec order", () => {
     expect(out).toMatch(/heun\s+2\s+2\.\d\d\s+ok/);
     const rows = JSON.parse(readFileSync(file, "utf8")) as { sampler: string; expectedOrder: number; fittedOrder: number; steps: number[]; errors: number[] }[];
     expect(rows.map((r) => r.sampler)).toEqual(["euler", "heun"]);
-    expect(Object.keys(rows[0]).sort()).toEqual(["errors", "expectedOrder", "fittedOrder", "sampler", "steps"]);
+    expect(Object.keys(rows[0]).sort()).toEqual(["errors", "evaluations", "evaluationsToTarget", "expectedOrder", "fittedOrder", "sampler", "steps", "stepsToTarget", "target"]);
+    // Heun makes two model evaluations per step (no σ = 0 appended here): NFE = 2n, and its target NFE ≈ 2 × steps.
+    const heun = rows[1] as unknown as { steps: number[]; evaluations: number[]; stepsToTarget: number; evaluationsToTarget: number; target: number };
+    expect(heun.evaluations).toEqual(heun.steps.map((n) => 2 * n));
+    expect(heun.target).toBe(1e-3);
+    expect(Math.abs(heun.evaluationsToTarget - 2 * heun.stepsToTarget)).toBeLessThanOrEqual(1);
+    expect(out).toMatch(/to reach RMS error 1e-3[^\n]*\nsampler\s+steps\s+NFE\nheun\s+\d+\s+\d+\neuler\s+\d+\s+\d+\n/);
+  });
+  test("costToReach interpolates between the bracketing points on the log–log line and extrapolates from the nearest two", () => {
+    // error = 1/n²: exact on the log–log line.
+    const n = [8, 16, 32, 64];
+    const e = n.map((v) => 1 / v ** 2);
+    expect(costToReach(n, e, 1 / 20 ** 2)).toBe(20);
+    expect(costToReach(n, e, 1 / 100 ** 2)).toBe(100);
+    expect(costToReach(n, e, 1 / 4 ** 2)).toBe(4);
+    expect(costToReach(n, [1, 1, 1, 1], 0.5)).toBe(Infinity);
+    expect(() => costToReach(n, e, 0)).toThrow(ConfigError);
   });
   test("--help lists every sampler; bad arguments are ConfigErrors", async () => {
     const write = process.stdout.write;
@@ -148,6 +164,7 @@ describe("diffspec order", () => {
     await expect(orderCommand(["--sampler", "nope"])).rejects.toThrow(ConfigError);
     await expect(orderCommand(["--steps", "8"])).rejects.toThrow(ConfigError);
     await expect(orderCommand(["--bogus"])).rejects.toThrow(ConfigError);
+    await expect(orderCommand(["--target", "-1"])).rejects.toThrow(ConfigError);
   });
   test("exit code 1 when a sampler is outside tolerance (LMS-4 measured at n = 1, 2 is far from order 4)", async () => {
     const write = process.stdout.write;

@@ -40,7 +40,7 @@ import { GaussianStream } from "../rng.ts";
 import { karrasSigmas, makeSchedule, type Schedule } from "../schedule.ts";
 import type { Tensor } from "../tensor.ts";
 import { createScheduler } from "./index.ts";
-import { KDIFFUSION, type KDenoiser } from "./kdiffusion.ts";
+import { KDIFFUSION, kdiffusionEvaluations, type KDenoiser } from "./kdiffusion.ts";
 import type { KDiffusionSamplerName } from "./index.ts";
 import { runPipeline } from "./scheduler.ts";
 
@@ -63,6 +63,8 @@ interface RunResult {
   readonly sigmaFinal: number;
   /** α of the returned sample's coordinates (x = α x̃); 1 for VE samplers. */
   readonly alphaFinal: number;
+  /** Model evaluations the run made (NFE); n when omitted. */
+  readonly evaluations?: number;
 }
 
 export interface OrderSamplerDef {
@@ -88,6 +90,8 @@ export interface OrderMeasurement {
   fittedOrder: number;
   steps: number[];
   errors: number[];
+  /** Model evaluations (NFE) of the run at each step count. */
+  evaluations: number[];
 }
 
 // ─── the problem's exact pieces ─────────────────────────────────────────────────────────────────
@@ -144,7 +148,7 @@ export function kdiffusionEntry(name: string, fn: KDiffusionSamplerName, expecte
       const b = referenceBackend;
       const sigmas = karrasNoZero(n, range.sigmaMin, range.sigmaMax);
       const x = await KDIFFUSION[fn](b, veOracle(b, orderData(p)), b.fromHost(xTilde, [p.batch, p.dim]), sigmas, options);
-      return { sample: x.data, sigmaFinal: range.sigmaMin, alphaFinal: 1 };
+      return { sample: x.data, sigmaFinal: range.sigmaMin, alphaFinal: 1, evaluations: kdiffusionEvaluations(fn, sigmas) };
     },
   };
 }
@@ -191,7 +195,7 @@ export function diffusersEntry(name: string, className: string, config: Record<s
       const xT = b.fromHost(Float64Array.from(xTilde, (v) => v * alphaT * scheduler.initNoiseSigma), [p.batch, p.dim]);
       const out = await runPipeline(scheduler, vpOracle(b, orderData(p), schedule), xT);
       // Every diffusers entry ends at ᾱ₀ (setAlphaToOne: false / finalSigmasType: "sigma_min").
-      return { sample: out.data, sigmaFinal: veSigma(0), alphaFinal: Math.sqrt(ac[0]) };
+      return { sample: out.data, sigmaFinal: veSigma(0), alphaFinal: Math.sqrt(ac[0]), evaluations: scheduler.timesteps.length };
     },
   };
 }
@@ -269,13 +273,36 @@ export async function measureOrder(sampler: string | OrderSamplerDef, opts: Meas
   // x̃_T ~ q(x̃ | σ₀) = 𝒩(μ, (s² + σ₀²) I): a draw from the noised marginal, the same for every n.
   const xTilde = Float64Array.from(stream.normals(p.batch * p.dim), (z) => p.mean + Math.sqrt(p.std ** 2 + sigma0 ** 2) * z);
   const errors: number[] = [];
+  const evaluations: number[] = [];
   for (const n of steps) {
     const r = await def.run(n, xTilde, p);
     const exact = exactFlow(xTilde, p.mean, p.std, sigma0, r.sigmaFinal).map((v) => v * r.alphaFinal);
     errors.push(rms(r.sample, exact));
+    evaluations.push(r.evaluations ?? n);
   }
   const fittedOrder = -leastSquaresSlope(steps.map(Math.log), errors.map(Math.log));
-  return { sampler: def.name, expectedOrder: def.expectedOrder, fittedOrder, steps, errors };
+  return { sampler: def.name, expectedOrder: def.expectedOrder, fittedOrder, steps, errors, evaluations };
+}
+
+/**
+ * SAMP-ORDER, read backwards: the cost x (step count or NFE) at which the error reaches `target`, from the
+ * measurement's own points on the log–log line — interpolated between the two points that bracket the
+ * target, else extrapolated from the nearest two (their local order). Rounded up; Infinity when the error
+ * does not fall between those points.
+ */
+export function costToReach(cost: readonly number[], errors: readonly number[], target: number): number {
+  require(target > 0, "target error", target, "a number > 0");
+  require(cost.length >= 2 && cost.length === errors.length, "measurement", cost.length, "at least 2 (cost, error) points");
+  let i = errors.findIndex((e, k) => k + 1 < errors.length && e >= target && errors[k + 1] <= target);
+  if (i < 0) i = target < errors[errors.length - 1] ? errors.length - 2 : 0;
+  const slope = (Math.log(errors[i + 1]) - Math.log(errors[i])) / (Math.log(cost[i + 1]) - Math.log(cost[i]));
+  if (!(slope < 0)) return Infinity;
+  return Math.ceil(Math.exp(Math.log(cost[i]) + (Math.log(target) - Math.log(errors[i])) / slope) - 1e-9);
+}
+
+/** The step count and the model evaluations (NFE) at which sampler `m` reaches error `target` (costToReach). */
+export function stepsToReach(m: OrderMeasurement, target: number): { steps: number; evaluations: number } {
+  return { steps: costToReach(m.steps, m.errors, target), evaluations: costToReach(m.evaluations, m.errors, target) };
 }
 
 /** Within tolerance of theory, and the error decreasing with n. */
