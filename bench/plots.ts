@@ -1,9 +1,11 @@
 /**
  * The benchmark's plots, as vega-lite specs rendered to SVG (plot/vega.ts), one SVG per kind:
- *   time-vs-steps.svg     ms per batch against steps, log–log, one line per sampler; a panel per
- *                         (workload, backend) that has data.
+ *   time-vs-steps.svg     ms per batch against model evaluations (NFE: Heun-type samplers make two per
+ *                         step), log–log, one line per sampler, a vertical bar per point from the 10th to
+ *                         the 90th percentile of its timed runs (the spread); a panel per (workload, backend).
  *   quality-vs-steps.svg  RMS error vs the exact ODE solution, energy distance to the data, and the learned
- *                         model's error, against steps, log–log; a panel per (metric, backend) with data.
+ *                         model's error, against NFE, log–log; a panel per (metric, backend) with data.
+ *   (The file names keep "steps" so links stay valid; the x-axis is NFE, what a step count costs.)
  *   pareto.svg            quality against ms per batch, log–log: every configuration (a dot coloured by
  *                         sampler) and, per backend, the Pareto front (non-dominated points, bench/pareto.ts)
  *                         joined by a line; a panel per (metric, backend) with data.
@@ -50,42 +52,49 @@ const samplerColor = (rows: readonly { sampler: string }[]) => {
 const DECADES = Array.from({ length: 15 }, (_, i) => 10 ** (i - 7));
 const logAxis = { values: DECADES, labelOverlap: "greedy", format: "~g" };
 
-export function timeVsStepsSpec(report: Pick<BenchReport, "results">): Spec {
-  const values = report.results.filter(ok).map((r) => ({ backend: r.backend, workload: workload(r), panel: `${workload(r)} · ${r.backend}`, sampler: r.sampler, steps: r.steps, ms: r.msPerBatch }));
-  // One panel per (workload, backend) that has data, wrapped: no empty panels.
-  return againstStepsSpec({ title: "Wall time per batch against step count", values, panels: panelOrder(values), columns: Math.min(6, new Set(values.map((v) => v.backend)).size || 1), y: { field: "ms", title: "ms per batch" } });
+/** Model evaluations of a row (NFE); the step count where a report predates the field. */
+const nfe = (r: BenchRow): number => r.evaluations ?? r.steps;
+
+/** The 10th–90th percentile of a row's timed runs (from `timing`, else its samples), or the median twice. */
+function spread(r: BenchRow): [number, number] {
+  if (r.timing?.p10Ms !== undefined && r.timing.p90Ms !== undefined) return [r.timing.p10Ms, r.timing.p90Ms];
+  const w = [...(r.samples?.wallMs ?? [])].sort((a, b) => a - b);
+  if (w.length < 2) return [r.msPerBatch!, r.msPerBatch!];
+  const q = (p: number) => { const x = (w.length - 1) * p; const i = Math.floor(x); const j = Math.min(i + 1, w.length - 1); return w[i] + (x - i) * (w[j] - w[i]); };
+  return [q(0.1), q(0.9)];
 }
 
-/** Log–log lines of a quantity against step count, one colour per sampler, in wrapped panels with their own y scale. */
-function againstStepsSpec(o: { title: string; values: readonly { sampler: string }[]; panels: string[]; columns: number; y: { field: string; title: string } }): Spec {
+export function timeVsStepsSpec(report: Pick<BenchReport, "results">): Spec {
+  const values = report.results.filter(ok).map((r) => { const [lo, hi] = spread(r); return { backend: r.backend, workload: workload(r), panel: `${workload(r)} · ${r.backend}`, sampler: r.sampler, steps: r.steps, nfe: nfe(r), ms: r.msPerBatch, lo, hi }; });
+  // One panel per (workload, backend) that has data, wrapped: no empty panels.
+  return againstStepsSpec({ title: "Wall time per batch against model evaluations (bars: 10th–90th percentile of the runs)", values, panels: panelOrder(values), columns: Math.min(6, new Set(values.map((v) => v.backend)).size || 1), y: { field: "ms", title: "ms per batch" }, band: { lo: "lo", hi: "hi" } });
+}
+
+/** Log–log lines of a quantity against NFE, one colour per sampler, in wrapped panels with their own y scale; optional vertical spread bars. */
+function againstStepsSpec(o: { title: string; values: readonly { sampler: string }[]; panels: string[]; columns: number; y: { field: string; title: string }; band?: { lo: string; hi: string } }): Spec {
+  const x = { field: "nfe", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "model evaluations (NFE)" };
+  const y = { field: o.y.field, type: "quantitative", scale: { type: "log" }, axis: logAxis, title: o.y.title };
+  const line = { mark: { type: "line", point: { size: 18 }, strokeWidth: 1.2 }, encoding: { x, y, color: samplerColor(o.values) } };
+  const bars = o.band && { mark: { type: "rule", strokeWidth: 1, opacity: 0.7 }, encoding: { x, y: { ...y, field: o.band.lo }, y2: { field: o.band.hi }, color: samplerColor(o.values) } };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: o.title,
     data: { values: o.values },
     facet: { field: "panel", type: "nominal", title: null, sort: o.panels },
     columns: o.columns,
-    spec: {
-      width: 200,
-      height: 150,
-      mark: { type: "line", point: { size: 18 }, strokeWidth: 1.2 },
-      encoding: {
-        x: { field: "steps", type: "quantitative", scale: { type: "log" }, axis: logAxis, title: "steps" },
-        y: { field: o.y.field, type: "quantitative", scale: { type: "log" }, axis: logAxis, title: o.y.title },
-        color: samplerColor(o.values),
-      },
-    },
+    spec: bars ? { width: 200, height: 150, layer: [line, bars] } : { width: 200, height: 150, ...line },
     resolve: { scale: { y: "independent" } },
     config: baseConfig,
   };
 }
 
 function qualityValues(report: Pick<BenchReport, "results">) {
-  const out: { backend: string; sampler: string; steps: number; ms: number; metric: string; value: number }[] = [];
+  const out: { backend: string; sampler: string; steps: number; nfe: number; ms: number; metric: string; value: number }[] = [];
   for (const r of report.results) {
     if (!ok(r)) continue;
     for (const m of QUALITY_METRICS) {
       const v = r.quality?.[m.key];
-      if (typeof v === "number" && Number.isFinite(v) && v > 0) out.push({ backend: r.backend, sampler: r.sampler, steps: r.steps, ms: r.msPerBatch!, metric: m.title, value: v });
+      if (typeof v === "number" && Number.isFinite(v) && v > 0) out.push({ backend: r.backend, sampler: r.sampler, steps: r.steps, nfe: nfe(r), ms: r.msPerBatch!, metric: m.title, value: v });
     }
   }
   return out;
@@ -102,7 +111,7 @@ function metricPanels(values: readonly { metric: string; backend: string }[]): {
 export function qualityVsStepsSpec(report: Pick<BenchReport, "results">): Spec {
   const values = qualityValues(report).map((v) => ({ ...v, panel: `${v.metric} · ${v.backend}` }));
   const { panels, columns } = metricPanels(values);
-  return againstStepsSpec({ title: "Quality against step count", values, panels, columns, y: { field: "value", title: "error / distance" } });
+  return againstStepsSpec({ title: "Quality against model evaluations", values, panels, columns, y: { field: "value", title: "error / distance" } });
 }
 
 /** Points of the Pareto plot, each marked with whether it is on its (backend, metric) front and its rank along it. */

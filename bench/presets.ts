@@ -49,7 +49,7 @@ export const PRESETS: Record<"full" | "quick" | "gpu-goals", Preset> = {
       { size: "small", resolutions: [128], batches: [1, 16], samplers: ["dpmpp-2m"], steps: [1, 5, 20], backends: ["onnxruntime-cpu", "onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu", "tfjs-node"] },
     ],
     learned: { batch: 4, samplers: ["ddim", "euler", "heun", "dpmpp-2m", "unipc"], steps: [1, 2, 5, 10, 20, 50], backends: ["onnxruntime-cpu", "onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu"] },
-    plan: { mixture2dPoints: 400, mixture64dPoints: 0, budgetMs: 60, minIterations: 3, maxIterations: 20, longBudgetMs: 300, warmupBelowMs: 300, maxSteps: FULL_MAX_STEPS, capMs: 20_000, modelPasses: 20, modelPassBudgetMs: 1000, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: true, gpuGoals: false },
+    plan: { mixture2dPoints: 400, mixture64dPoints: 0, budgetMs: 60, minIterations: 8, maxIterations: 40, targetRme: 0.05, clock: "cpu", longBudgetMs: 1500, warmupBelowMs: 300, maxSteps: FULL_MAX_STEPS, capMs: 20_000, modelPasses: 20, modelPassBudgetMs: 1000, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: true, gpuGoals: false },
   },
   quick: {
     backends: ["reference", "onnxruntime-cpu", "wasm-simd"],
@@ -58,7 +58,7 @@ export const PRESETS: Record<"full" | "quick" | "gpu-goals", Preset> = {
     oracle: { resolution: 32, batch: 16 },
     unet: [{ size: "small", resolutions: [32], batches: [1], samplers: ["ddim", "dpmpp-2m"], steps: [1, 5, 20], backends: ["onnxruntime-cpu"] }],
     learned: null,
-    plan: { mixture2dPoints: 300, mixture64dPoints: 0, budgetMs: 25, minIterations: 2, maxIterations: 8, longBudgetMs: 500, warmupBelowMs: 200, capMs: 10_000, modelPasses: 10, modelPassBudgetMs: 200, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: false, gpuGoals: false },
+    plan: { mixture2dPoints: 300, mixture64dPoints: 0, budgetMs: 25, minIterations: 8, maxIterations: 30, targetRme: 0.05, clock: "cpu", longBudgetMs: 1500, warmupBelowMs: 200, capMs: 10_000, modelPasses: 10, modelPassBudgetMs: 200, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: false, gpuGoals: false },
   },
   "gpu-goals": {
     backends: ["onnxruntime-webgpu", "onnxruntime-cuda", "tfjs-webgpu"],
@@ -67,7 +67,7 @@ export const PRESETS: Record<"full" | "quick" | "gpu-goals", Preset> = {
     oracle: null,
     unet: [{ size: "full", resolutions: [128], batches: [16], samplers: ["dpmpp-2m"], steps: [20] }],
     learned: null,
-    plan: { mixture2dPoints: 0, mixture64dPoints: 0, budgetMs: 0, minIterations: 2, maxIterations: 3, longBudgetMs: 0, warmupBelowMs: 0, capMs: 150_000, modelPasses: 20, modelPassBudgetMs: 8000, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: false, gpuGoals: true },
+    plan: { mixture2dPoints: 0, mixture64dPoints: 0, budgetMs: 0, minIterations: 2, maxIterations: 3, targetRme: 0.05, clock: "wall", longBudgetMs: 0, warmupBelowMs: 0, capMs: 150_000, modelPasses: 20, modelPassBudgetMs: 8000, modelPassSamples: 2, seed: 2024, learnedReference: LEARNED, samplerOverhead: false, gpuGoals: true },
   },
 };
 
@@ -85,6 +85,8 @@ export interface Overrides {
   capMs?: number;
   budgetMs?: number;
   minIterations?: number;
+  targetRme?: number;
+  clock?: "cpu" | "wall";
   seed?: number;
   mixture2dPoints?: number;
   mixture64dPoints?: number;
@@ -140,6 +142,8 @@ export function makePlan(name: PresetName, o: Overrides = {}): BenchPlan {
     ...(o.capMs !== undefined ? { capMs: o.capMs } : {}),
     ...(o.budgetMs !== undefined ? { budgetMs: o.budgetMs } : {}),
     ...(o.minIterations !== undefined ? { minIterations: o.minIterations } : {}),
+    ...(o.targetRme !== undefined ? { targetRme: o.targetRme } : {}),
+    ...(o.clock !== undefined ? { clock: o.clock } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.mixture2dPoints !== undefined ? { mixture2dPoints: o.mixture2dPoints } : {}),
     ...(o.mixture64dPoints !== undefined ? { mixture64dPoints: o.mixture64dPoints } : {}),

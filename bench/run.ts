@@ -21,6 +21,7 @@
  * - Model pass: the bare denoiser, `passes` evaluations back to back then one read-back, per pass.
  */
 import { Bench } from "tinybench";
+import { relativeCi } from "./significance.ts";
 import type { Backend, BTensor } from "../adapters/contract.ts";
 import { createBackend } from "../adapters/index.ts";
 import { trackMemory } from "../adapters/memory.ts";
@@ -28,7 +29,7 @@ import { fused } from "../adapters/fused.ts";
 import { sweepingFused } from "../adapters/wasm/index.ts";
 import type { Denoiser } from "../adapters/contract.ts";
 import { ConfigError, UnavailableError } from "../reference/errors.ts";
-import { childStream } from "../reference/rng.ts";
+import { childStream, GaussianStream } from "../reference/rng.ts";
 import type { Schedule } from "../reference/schedule.ts";
 import { backendNoise, hostNoise, type NoiseProvider } from "../reference/samplers/scheduler.ts";
 import { loadLearned, loadUNet, oracleModel, TimedModel, TimeCapExceeded, type LoadedModel, type UNetSize } from "./models.ts";
@@ -67,6 +68,19 @@ export interface BenchPlan {
   /** tinybench time budget per configuration (ms), and iteration bounds after the warm-up. */
   readonly budgetMs: number;
   readonly minIterations: number;
+  /**
+   * The precision to reach: timed runs repeat (interleaved with the workload's other configurations) until
+   * the relative 95 % half-width of the typical time (bench/significance.ts relativeCi) is ≤ this, or a
+   * run cap (maxIterations, longBudgetMs, capMs) stops them first (then `timing.met` is false).
+   */
+  readonly targetRme: number;
+  /**
+   * What a run's time is: "cpu" — this process's CPU time (user + system; other processes' load is left
+   * out, so numbers hold on a shared machine; multi-threaded backends count every thread's time), or
+   * "wall". Asynchronous device backends (webgpu, cuda) always use wall time: their work is not this
+   * process's CPU time. Both are recorded per run (`samples.wallMs`, `samples.cpuMs`).
+   */
+  readonly clock?: "cpu" | "wall";
   /** Long runs: stop after 2 timed runs once this much time went into timed runs (ms). */
   readonly longBudgetMs: number;
   /** Skip the warm-up run when a run is predicted to take longer than this (ms) and it is not the sampler's first configuration. */
@@ -343,6 +357,7 @@ async function runWorkload(report: BenchReport, plan: BenchPlan, base: Backend<B
       const alpha = finalAlphaOf(s, schedule);
       return (await lane.backend.toHost(out)).map((v) => v / alpha);
     })());
+  const configs: ConfigState[] = [];
   for (const samplerName of w.samplers ?? plan.samplers) {
     const sampler = benchSampler(samplerName);
     const lane = sampler.family === "diffusers" ? lanes.diffusers : lanes.kdiffusion;
@@ -377,16 +392,29 @@ async function runWorkload(report: BenchReport, plan: BenchPlan, base: Backend<B
         continue;
       }
       first = false;
-      const row = await measureConfig({ warmup, name, lane, base, timed, sampler, prepared, steps, evaluations, xTildeT: lane.wrapTensor(xTildeT), xTildeHost, schedule, ctx, plan, w, pass, mixtures, learnedReference });
-      report.results.push(row);
-      log(progressLine(row));
-      if (/HardTimeout/.test(`${row.error ?? ""} ${Object.values(row.quality.errors ?? {}).join(" ")}`)) return true;
-      if (row.msPerBatch !== null && row.msPerStepModel !== null && row.msPerStepSampler !== null) {
-        perEvalMs = (row.msPerStepModel * steps) / evaluations;
-        perStepMs = row.msPerStepSampler;
+      const state = await startConfig({ warmup, name, lane, base, timed, sampler, prepared, steps, evaluations, xTildeT: lane.wrapTensor(xTildeT), xTildeHost, schedule, ctx, plan, w, pass, mixtures, learnedReference });
+      configs.push(state);
+      if (state.hung) break;
+      // The warm-up (or profiled first) run predicts the next step counts' run time.
+      const run = state.wallMs.length ? { wall: state.wallMs[0], model: state.modelMs[0] } : state.warm;
+      if (run) {
+        perEvalMs = run.model / evaluations;
+        perStepMs = Math.max(0, run.wall - run.model) / steps;
       }
     }
+    if (configs.some((c) => c.hung)) break;
   }
+  // Timed runs, interleaved: each round runs every unfinished configuration once, in a fresh random order,
+  // so drifts of the machine (load, thermal, JIT) fall on all configurations alike instead of on the later ones.
+  await timeInterleaved(configs, plan);
+  let hung = false;
+  for (const c of configs) {
+    const row = await finishConfig(c);
+    report.results.push(row);
+    log(progressLine(row));
+    if (/HardTimeout/.test(`${row.error ?? ""} ${Object.values(row.quality.errors ?? {}).join(" ")}`)) hung = true;
+  }
+  if (hung) return true;
   await loaded.release?.();
   return false;
 }
@@ -472,115 +500,193 @@ interface ConfigInput {
   learnedReference: () => Promise<Float64Array>;
 }
 
-/** One configuration: warm-up, timed runs, the split, quality, memory. */
-async function measureConfig(c: ConfigInput): Promise<BenchRow> {
-  const { base, timed, sampler, steps, plan, w } = c;
-  const backend = c.lane.backend;
+/** A configuration between its warm-up and its row: the timed runs so far. */
+interface ConfigState {
+  c: ConfigInput;
+  row: BenchRow;
+  /** When its warm-up started; its own time (warm-up, timed runs, quality) is `configMs`. */
+  start: number;
+  /** The warm-up run (absent when the first timed run was profiled instead). */
+  warm?: { wall: number; model: number };
+  wallMs: number[];
+  modelMs: number[];
+  /** This process's CPU time per timed run (user + system), ms. */
+  cpuMs: number[];
+  /** The run times that count (`clockOf`): cpuMs or wallMs. */
+  clockMs: number[];
+  timedMs: number;
+  last?: Float64Array;
+  peakRss: number;
+  deviceBytes?: number;
+  profiled: boolean;
+  done: boolean;
+  hung: boolean;
+}
+
+/** One run of a configuration: the sampling loop and the read-back, timed (wall, model, CPU). */
+async function runOnce(st: ConfigState): Promise<{ wall: number; model: number; cpu: number }> {
+  const { c } = st;
+  const timed = c.timed;
+  // Each run has the whole cap (runs of a configuration are spread over the interleaved rounds).
+  timed.capMs = c.plan.capMs;
+  timed.deadline = now() + c.plan.capMs;
+  const profile = !st.profiled;
+  timed.sync = false;
+  timed.profile = profile;
+  if (profile) timed.peakRss = 0;
+  if (c.base.dispose && (c.sampler.family === "k-diffusion" || c.name.endsWith("+fused"))) gcIfGrown();
+  timed.reset();
+  const cpu0 = process.cpuUsage();
+  const t0 = now();
+  const run = (async () => c.lane.backend.toHost(await c.prepared.run(c.steps, c.xTildeT)))();
+  const host = await withTimeout(run, Math.max(1, timed.deadline - now()) + 30_000, `the configuration did not finish within its ${c.plan.capMs / 1000} s cap + 30 s`);
+  const wall = now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  st.last = host;
+  if (profile) {
+    st.profiled = true;
+    st.peakRss = Math.max(timed.peakRss, process.memoryUsage.rss());
+    st.deviceBytes = await c.base.memoryBytes?.();
+    timed.profile = false;
+  }
+  return { wall, model: timed.ms, cpu: (cpu.user + cpu.system) / 1000 };
+}
+
+function failConfig(st: ConfigState, e: unknown): void {
+  st.row.error = errText(e);
+  st.done = true;
+  st.hung = e instanceof HardTimeout;
+  st.c.timed.sync = false;
+  st.c.timed.profile = false;
+}
+
+/** The clock of a configuration's times: the plan's, except wall time on asynchronous device backends. */
+const clockOf = (c: ConfigInput): "cpu" | "wall" => (c.plan.clock === "cpu" && !isAsyncBackend(c.name) ? "cpu" : "wall");
+
+/** Warm-up: one untimed run (which also samples memory), unless the plan predicts it too long. */
+async function startConfig(c: ConfigInput): Promise<ConfigState> {
   const row: BenchRow = {
-    backend: c.name, sampler: sampler.name, steps, model: w.model, resolution: w.resolution, batch: w.batch, evaluations: c.evaluations,
+    backend: c.name, sampler: c.sampler.name, steps: c.steps, model: c.w.model, resolution: c.w.resolution, batch: c.w.batch, evaluations: c.evaluations,
     msPerBatch: null, msPerStepModel: null, msPerStepSampler: null, quality: {},
   };
+  const st: ConfigState = { c, row, start: now(), wallMs: [], modelMs: [], cpuMs: [], clockMs: [], timedMs: 0, peakRss: 0, profiled: false, done: false, hung: false };
   if (c.warmup) {
     gc();
     rssAfterGc = process.memoryUsage.rss();
-  } else gcIfGrown();
-  const start = now();
-  timed.capMs = plan.capMs;
-  timed.deadline = start + plan.capMs;
-  const asyncBackend = isAsyncBackend(c.name);
-  const wallMs: number[] = [];
-  const modelMs: number[] = [];
-  let phase: string = "run";
-  let last: Float64Array | undefined;
-  let peakRss = 0;
-  let deviceBytes: number | undefined;
-  const ac = new AbortController();
-  const once = async (): Promise<{ wall: number; host: Float64Array }> => {
-    timed.reset();
-    const t0 = now();
-    const out = await c.prepared.run(steps, c.xTildeT);
-    const host = await backend.toHost(out);
-    return { wall: now() - t0, host };
-  };
+    try {
+      const r = await runOnce(st);
+      st.warm = { wall: r.wall, model: r.model };
+    } catch (e) {
+      failConfig(st, e);
+    }
+  } else {
+    gcIfGrown();
+    await timedRun(st);
+  }
+  return st;
+}
+
+/** One timed run; marks the configuration done when it reached its precision or a cap. */
+async function timedRun(st: ConfigState): Promise<void> {
+  const plan = st.c.plan;
   try {
-    const bench = new Bench({
-      time: plan.budgetMs, iterations: plan.maxIterations, warmup: c.warmup, warmupIterations: 1, warmupTime: 0, retainSamples: true, throws: true, signal: ac.signal,
-      setup: (_t, mode) => { phase = mode ?? "run"; },
-    });
-    let timedStart = now();
-    let profiled = false;
-    // Finalizer-freed memory (see gc) is collected between runs once it has piled up, outside the timed region.
-    const collect = base.dispose && (sampler.family === "k-diffusion" || c.name.endsWith("+fused"));
-    bench.add(`${c.name} ${sampler.name} ${steps}`, async () => {
-      const warm = phase === "warmup";
-      // Memory is sampled in the warm-up run, or in the first timed run when there is no warm-up
-      // (RSS sampling costs about a microsecond per evaluation).
-      const profile = !profiled;
-      timed.sync = false;
-      timed.profile = profile;
-      if (profile) timed.peakRss = 0;
-      const { wall, host } = await once();
-      last = host;
-      if (profile) {
-        profiled = true;
-        peakRss = Math.max(timed.peakRss, process.memoryUsage.rss());
-        deviceBytes = await base.memoryBytes?.();
-        timed.profile = false;
-      }
-      if (warm) {
-        timedStart = now();
-        return;
-      }
-      wallMs.push(wall);
-      modelMs.push(timed.ms);
-      const n = wallMs.length;
-      const elapsed = now() - timedStart;
-      if (n >= plan.maxIterations || (n >= plan.minIterations && elapsed >= plan.budgetMs) || (n >= 2 && elapsed >= plan.longBudgetMs)) ac.abort();
-    }, collect ? { beforeEach: gcIfGrown } : undefined);
-    await withTimeout(bench.run(), plan.capMs + 30_000, `the configuration did not finish within its ${plan.capMs / 1000} s cap + 30 s`);
-    const task = bench.tasks[0];
-    const result = task.result as { state: string; error?: Error; latency?: { samples?: number[]; mean: number; p50?: number; sd: number; rme: number; min: number; max: number; samplesCount: number } };
-    if (result.state === "errored") throw result.error;
-    const lat = result.latency!;
-    row.msPerBatch = round(lat.p50 ?? median(lat.samples ?? wallMs));
-    row.timing = { iterations: wallMs.length, meanMs: round(lat.mean), medianMs: row.msPerBatch, sdMs: round(lat.sd), rme: round(lat.rme, 2), minMs: round(lat.min), maxMs: round(lat.max), split: asyncBackend ? "synced-run" : "inline" };
-    let split = wallMs.map((wall, i) => ({ wall, model: modelMs[i] }));
+    const r = await runOnce(st);
+    st.wallMs.push(r.wall);
+    st.modelMs.push(r.model);
+    st.cpuMs.push(r.cpu);
+    st.clockMs.push(clockOf(st.c) === "cpu" ? r.cpu : r.wall);
+    st.timedMs += r.wall;
+  } catch (e) {
+    failConfig(st, e);
+    return;
+  }
+  const n = st.wallMs.length;
+  const precise = n >= plan.minIterations && st.timedMs >= plan.budgetMs && relativeCi(st.clockMs) <= plan.targetRme;
+  if (n >= plan.maxIterations || precise || (n >= 2 && st.timedMs >= plan.longBudgetMs) || st.timedMs + (st.warm?.wall ?? 0) > plan.capMs) st.done = true;
+}
+
+/** Rounds over the unfinished configurations in a seeded random order, until every one is done. */
+async function timeInterleaved(configs: ConfigState[], plan: BenchPlan): Promise<void> {
+  const order = new GaussianStream(`${plan.seed}/bench-rounds`);
+  for (;;) {
+    if (configs.some((c) => c.hung)) return;
+    const open = configs.filter((c) => !c.done);
+    if (!open.length) return;
+    for (let i = open.length - 1; i > 0; i--) {
+      const j = order.int(i + 1);
+      [open[i], open[j]] = [open[j], open[i]];
+    }
+    for (const st of open) await timedRun(st);
+  }
+}
+
+/** The row: timing with its precision, the model/sampler split, memory, quality. */
+async function finishConfig(st: ConfigState): Promise<BenchRow> {
+  const { c, row } = st;
+  const { timed, plan, w, steps, sampler } = c;
+  if (row.error) return row;
+  if (!st.wallMs.length) {
+    row.error = "no timed run";
+    return row;
+  }
+  const asyncBackend = isAsyncBackend(c.name);
+  try {
+    const wall = st.wallMs;
+    const times = st.clockMs;
+    const sorted = [...times].sort((x, y) => x - y);
+    const mean = times.reduce((x, y) => x + y, 0) / times.length;
+    const sd = Math.sqrt(times.reduce((x, y) => x + (y - mean) ** 2, 0) / Math.max(1, times.length - 1));
+    const rel = relativeCi(times);
+    row.msPerBatch = round(median(times));
+    row.timing = {
+      clock: clockOf(c), iterations: times.length, meanMs: round(mean), medianMs: row.msPerBatch, sdMs: round(sd), rme: Number.isFinite(rel) ? round(100 * rel, 2) : null,
+      targetRme: round(100 * plan.targetRme, 2), met: rel <= plan.targetRme, minMs: round(sorted[0]), maxMs: round(sorted[sorted.length - 1]),
+      p10Ms: round(quantile(sorted, 0.1)), p90Ms: round(quantile(sorted, 0.9)), split: asyncBackend ? "synced-run" : "inline",
+    };
+    let split = wall.map((x, i) => ({ wall: x, model: st.modelMs[i] }));
     if (asyncBackend) {
       // One run with every evaluation read back, so model time includes the device's work.
       timed.sync = true;
-      const { wall } = await withTimeout(once(), Math.max(1, timed.deadline - now()) + 30_000, "the synchronised run hung");
+      const r = await runOnce(st);
       timed.sync = false;
-      split = [{ wall, model: timed.ms }];
+      split = [{ wall: r.wall, model: r.model }];
     }
-    row.msPerStepModel = round(median(split.map((s) => s.model)) / steps);
-    row.msPerStepSampler = round(median(split.map((s) => s.wall - s.model)) / steps);
-    row.samples = { tinybenchMs: (lat.samples ?? []).map((v) => round(v)), wallMs: wallMs.map((v) => round(v)), modelMs: modelMs.map((v) => round(v)) };
+    row.msPerStepModel = round(median(split.map((x) => x.model)) / steps);
+    row.msPerStepSampler = round(median(split.map((x) => x.wall - x.model)) / steps);
+    row.samples = { wallMs: wall.map((v) => round(v)), modelMs: st.modelMs.map((v) => round(v)), cpuMs: st.cpuMs.map((v) => round(v)) };
     if (c.pass.msPerPass) {
       row.modelPassMs = c.pass.msPerPass;
       row.loopOverModel = round(row.msPerBatch / (c.evaluations * c.pass.msPerPass));
     }
   } catch (e) {
-    row.error = errText(e);
-    timed.sync = false;
-    timed.profile = false;
+    failConfig(st, e);
     return row;
   }
-  row.memory = { peakRssMB: round(peakRss / MB), processMaxRssMB: round(process.resourceUsage().maxRSS / 1024) };
-  if (deviceBytes !== undefined) row.memory.deviceBytes = deviceBytes;
-  if (w.model === "oracle") row.quality = await oracleQuality(c, last!);
-  row.configMs = round(now() - start);
+  row.memory = { peakRssMB: round(st.peakRss / MB), processMaxRssMB: round(process.resourceUsage().maxRSS / 1024) };
+  if (st.deviceBytes !== undefined) row.memory.deviceBytes = st.deviceBytes;
+  const qualityStart = now();
+  timed.deadline = qualityStart + plan.capMs;
+  if (w.model === "oracle") row.quality = await oracleQuality(c, st.last!);
   if (w.model === "learned" && !sampler.stochastic) {
     try {
       const ref = await c.learnedReference();
       const alpha = finalAlphaOf(sampler, c.schedule);
-      row.quality.learnedRmsError = round(rms(last!.map((v) => v / alpha), ref));
+      row.quality.learnedRmsError = round(rms(st.last!.map((v) => v / alpha), ref));
     } catch (e) {
       row.quality.errors = { learnedRmsError: errText(e) };
     }
   }
-  row.configMs ??= round(now() - start);
+  row.configMs = round(st.timedMs + (st.warm?.wall ?? 0) + (now() - qualityStart));
   return row;
 }
+
+/** Linear-interpolation quantile of sorted values. */
+const quantile = (sorted: readonly number[], q: number): number => {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+};
 
 /** (a) from the timed runs' sample; (b) from one more run per mixture. */
 async function oracleQuality(c: ConfigInput, last: Float64Array): Promise<Quality> {

@@ -513,7 +513,7 @@ export interface OverheadOptions {
 export interface RandnRow {
   backend: string;
   shape: number[];
-  /** µs per randn draw of the shape (host GaussianStream on both). */
+  /** µs per randn draw of the shape (the backend's own randn: NOISE-PHILOX on reference and wasm-simd). */
   usPerDraw: number;
 }
 
@@ -653,7 +653,7 @@ export function formatTable(result: OverheadResult): string {
   lines.push("|" + widths.map((w, i) => (numeric(i) ? "-".repeat(w + 1) + ":" : "-".repeat(w + 2))).join("|") + "|");
   for (const b of body) lines.push(line(b));
   lines.push("");
-  for (const r of result.randn) lines.push(`randn ${r.shape.join("×")} on ${r.backend}: ${fmt(r.usPerDraw)} µs a draw (${r.backend === "tfjs-wasm" ? "tfjs's own generator" : "host GaussianStream"}; not included above: stochastic rows use precomputed noise)`);
+  for (const r of result.randn) lines.push(`randn ${r.shape.join("×")} on ${r.backend}: ${fmt(r.usPerDraw)} µs a draw (${r.backend === "tfjs-wasm" ? "tfjs's own generator" : "Philox4x32-10, NOISE-PHILOX"}; not included above: stochastic rows use precomputed noise)`);
   const copy = result.rows.map((r) => r.copyUs).sort((a, b) => a - b);
   const hot = result.rows.map((r) => r.copyHotUs).sort((a, b) => a - b);
   if (copy.length) lines.push(`t_copy (one ${size(shape)}-float32 copy) over the rows: pool of K buffers ${fmt(copy[0])} … ${fmt(copy[copy.length - 1])} µs; hot (2 buffers) ${fmt(hot[0])} … ${fmt(hot[hot.length - 1])} µs`);

@@ -14,15 +14,20 @@ const short = (s: string, n = 110): string => (s.length > n ? s.slice(0, n - 1) 
 const sci = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? "—" : v.toExponential(2));
 
 export function resultsTable(rows: readonly BenchRow[]): string {
-  const head = ["backend", "model", "shape", "sampler", "steps", "NFE", "ms/batch", "model ms/step", "sampler ms/step", "loop/model", "RMS err", "ED 2-D", "ED 64-D", "learned err", "RSS MB", "note"];
+  const head = ["backend", "model", "shape", "sampler", "steps", "NFE", "ms/batch", "±95%", "p10–p90 ms", "runs", "model ms/step", "sampler ms/step", "loop/model", "RMS err", "ED 2-D", "ED 64-D", "learned err", "RSS MB", "note"];
   const body = rows.map((r) => [
     r.backend, r.model, `${r.resolution}²×${r.batch}`, r.sampler, String(r.steps), r.evaluations === undefined ? "—" : String(r.evaluations),
-    num(r.msPerBatch), num(r.msPerStepModel), num(r.msPerStepSampler), r.loopOverModel === undefined ? "—" : r.loopOverModel.toFixed(3),
+    num(r.msPerBatch),
+    r.timing?.rme === null || r.timing?.rme === undefined ? "—" : `${r.timing.rme.toFixed(1)}%${r.timing.met === false ? "!" : ""}`,
+    r.timing?.p10Ms === undefined ? "—" : `${num(r.timing.p10Ms)}–${num(r.timing.p90Ms)}`,
+    r.timing ? String(r.timing.iterations) : "—",
+    num(r.msPerStepModel), num(r.msPerStepSampler), r.loopOverModel === undefined ? "—" : r.loopOverModel.toFixed(3),
     sci(r.quality?.rmsError), sci(r.quality?.energyDistance2d), sci(r.quality?.energyDistance64d), sci(r.quality?.learnedRmsError),
     r.memory ? r.memory.peakRssMB.toFixed(0) : "—",
     short(r.error ? `ERROR ${r.error}` : r.quality?.errors ? `quality: ${Object.entries(r.quality.errors).map(([k, v]) => `${k} ${v}`).join("; ")}` : ""),
   ]);
-  return table(head, body, [false, false, false, false, true, true, true, true, true, true, true, true, true, true, true, false]).join("\n") + "\n";
+  const note = "±95%: relative 95 % half-width of the typical time (t-interval of the mean log run time); ! = the run cap stopped the runs before the target precision. p10–p90: the spread of the timed runs (interleaved across the workload's configurations).";
+  return table(head, body, [false, false, false, false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, false]).join("\n") + "\n" + note + "\n";
 }
 
 export function modelPassTable(report: Pick<BenchReport, "modelPasses">): string {

@@ -18,15 +18,23 @@ export interface Quality {
 }
 
 export interface Timing {
-  /** Timed iterations (after one warm-up). */
+  /** What the times are: this process's CPU time ("cpu") or wall time ("wall"); see BenchPlan.clock. */
+  clock?: "cpu" | "wall";
+  /** Timed runs (after one warm-up), interleaved with the workload's other configurations. */
   iterations: number;
   meanMs: number;
   medianMs: number;
   sdMs: number;
-  /** tinybench's relative margin of error (%), 95 %. */
-  rme: number;
+  /** Relative 95 % half-width of the typical time (%): t-interval of the mean log run time (bench/significance.ts relativeCi); null with one run. */
+  rme: number | null;
+  /** The plan's target for rme (%), and whether the runs reached it before a cap stopped them. */
+  targetRme?: number;
+  met?: boolean;
   minMs: number;
   maxMs: number;
+  /** 10th and 90th percentiles of the run times (the spread shown in the table and plots). */
+  p10Ms?: number;
+  p90Ms?: number;
   /**
    * How the model/sampler split was measured: "inline" (model time accumulated inside evaluate during the
    * timed iterations; synchronous backends) or "synced-run" (one extra run where each evaluation reads its
@@ -45,7 +53,7 @@ export interface BenchRow {
   batch: number;
   /** Model evaluations per run (NFE). */
   evaluations?: number;
-  /** Median wall time of one run: sampling loop + final read-back (toHost), ms. */
+  /** Median time of one run (sampling loop + final read-back, toHost) on the row's clock (`timing.clock`: process CPU time or wall time), ms. */
   msPerBatch: number | null;
   /** Median model time per step (time inside the denoiser's evaluate / steps). */
   msPerStepModel: number | null;
@@ -58,9 +66,9 @@ export interface BenchRow {
   quality: Quality;
   memory?: { peakRssMB: number; processMaxRssMB: number; deviceBytes?: number };
   timing?: Timing;
-  /** Raw samples: tinybench's latency samples (ms, as tinybench keeps them), and per timed run in run order: wall and model ms. */
-  samples?: { tinybenchMs: number[]; wallMs: number[]; modelMs: number[] };
-  /** Wall time the whole configuration took (warm-up, timed runs, quality runs), ms. */
+  /** Per timed run in run order: wall, model and this process's CPU time (user + system), ms. */
+  samples?: { wallMs: number[]; modelMs: number[]; cpuMs?: number[] };
+  /** Time this configuration took itself (warm-up, timed runs, quality runs; not the other configurations interleaved with it), ms. */
   configMs?: number;
   /** The configuration failed (it threw, hung or ran past its cap); the run went on. */
   error?: string;

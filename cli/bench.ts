@@ -10,6 +10,7 @@ import { makePlan, PRESETS, type Overrides, type PresetName } from "../bench/pre
 import { runBench } from "../bench/run.ts";
 import { BENCH_SAMPLERS } from "../bench/samplers.ts";
 import { goalsText, modelPassTable, resultsTable, summaryText } from "../bench/table.ts";
+import { recommendationTable } from "../bench/recommend.ts";
 
 export const BENCH_HELP = `Usage: diffspec bench [--quick | --gpu-goals] [options]
        diffspec bench --compare A.json B.json
@@ -44,8 +45,14 @@ Options:
   --resolution LIST    U-Net resolutions (e.g. 32,128)
   --batch LIST         U-Net batch sizes (e.g. 1,16)
   --time-cap S         cap per configuration in seconds (default: the preset's)
-  --budget-ms N        tinybench time budget per configuration (ms)
-  --min-iterations N   timed runs per configuration at least (after one warm-up)
+  --budget-ms N        timed time per configuration at least (ms)
+  --min-iterations N   timed runs per configuration at least (after one warm-up; default 8: fewer cannot
+                       show a difference under --compare's corrected test)
+  --target-rme PCT     repeat each configuration until the 95 % half-width of its typical time is ≤ PCT %
+                       of it (default 5), or a cap stops it; runs of all configurations are interleaved
+  --clock cpu|wall     time runs by this process's CPU time (default for --quick and the full run: other
+                       processes' load is left out) or by wall time (default for --gpu-goals; always for
+                       webgpu/cuda backends, whose work is not this process's CPU time)
   --attention IMPL     U-Net attention: matmul (default: explicit scores, in query chunks that keep each score
                        tensor within the device's storage-buffer binding limit — WebGPU returns garbage past it —
                        or 1 GiB on CPUs) or fused (onnxruntime's com.microsoft MultiHeadAttention; onnxruntime-*
@@ -58,7 +65,9 @@ Options:
   --sampler-overhead / --no-sampler-overhead   include bench/sampler-overhead.ts's rows
   --json FILE          write the report: machine, packages, seeds, options, every raw timing sample
   --plots DIR          write SVG plots (time-vs-steps, quality-vs-steps, pareto, step-split)
-  --compare A B        print the msPerBatch ratio table B/A of two reports (and geometric means)
+  --compare A B        print the msPerBatch ratio table B/A of two reports (and geometric means), marking a
+                       row * only when the difference is significant: permutation test of the mean log
+                       run time per row, Holm-corrected over all rows at family-wise α = 0.05
   --quiet              no progress lines on stderr
   -h, --help           this text
 
@@ -96,7 +105,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       quick: { type: "boolean" }, "gpu-goals": { type: "boolean" }, full: { type: "boolean" },
       backends: { type: "string" }, samplers: { type: "string" }, steps: { type: "string" }, models: { type: "string" },
       unet: { type: "string" }, resolution: { type: "string" }, batch: { type: "string" },
-      "time-cap": { type: "string" }, "budget-ms": { type: "string" }, "min-iterations": { type: "string" }, seed: { type: "string" },
+      "time-cap": { type: "string" }, "budget-ms": { type: "string" }, "min-iterations": { type: "string" }, "target-rme": { type: "string" }, clock: { type: "string" }, seed: { type: "string" },
       "mixture-points": { type: "string" }, "mixture64-points": { type: "string" },
       "sampler-overhead": { type: "boolean" }, "no-sampler-overhead": { type: "boolean" },
       json: { type: "string" }, plots: { type: "string" }, compare: { type: "boolean" }, quiet: { type: "boolean" },
@@ -129,6 +138,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const unet = values.unet as string | undefined;
   if (unet !== undefined && !["small", "full", "none"].includes(unet)) throw new ConfigError("--unet", unet, "small, full or none");
   const capS = values["time-cap"] === undefined ? undefined : Number(values["time-cap"]);
+  const rmePct = values["target-rme"] === undefined ? undefined : Number(values["target-rme"]);
+  if (rmePct !== undefined && !(rmePct > 0 && rmePct < 100)) throw new ConfigError("--target-rme", values["target-rme"], "a percentage in (0, 100)");
   if (capS !== undefined && !(capS > 0)) throw new ConfigError("--time-cap", values["time-cap"], "a number of seconds > 0");
   const o: Overrides = {
     backends: list("backends", values.backends as string | undefined),
@@ -141,6 +152,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     capMs: capS === undefined ? undefined : capS * 1000,
     budgetMs: values["budget-ms"] === undefined ? undefined : intOption("budget-ms", values["budget-ms"] as string, 0),
     minIterations: values["min-iterations"] === undefined ? undefined : intOption("min-iterations", values["min-iterations"] as string, 1),
+    targetRme: rmePct === undefined ? undefined : rmePct / 100,
+    clock: values.clock === undefined ? undefined : requireOneOf("--clock", values.clock, ["cpu", "wall"] as const),
     seed: values.seed === undefined ? undefined : intOption("seed", values.seed as string, 0),
     mixture2dPoints: values["mixture-points"] === undefined ? undefined : intOption("mixture-points", values["mixture-points"] as string, 0),
     mixture64dPoints: values["mixture64-points"] === undefined ? undefined : intOption("mixture64-points", values["mixture64-points"] as string, 0),
@@ -161,6 +174,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   process.stdout.write(summaryText(report));
   if (report.modelPasses.length) process.stdout.write("\nModel passes (bare denoiser, back to back):\n" + modelPassTable(report));
   process.stdout.write("\n" + resultsTable(report.results));
+  const recs = recommendationTable(report.results);
+  if (recs) process.stdout.write("\n" + recs);
   if (report.goals) process.stdout.write("\n" + goalsText(report.goals));
   if (values.json) {
     writeFileAtomic(values.json as string, JSON.stringify(report, null, 1) + "\n");

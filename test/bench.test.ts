@@ -11,6 +11,9 @@ import { join } from "node:path";
 import { loadImage } from "@napi-rs/canvas";
 import { benchCommand } from "../cli/bench.ts";
 import { compareReports, formatComparison } from "../bench/compare.ts";
+import { holm, permutationTest, relativeCi, tQuantile } from "../bench/significance.ts";
+import { recommend, recommendationTable } from "../bench/recommend.ts";
+import { GaussianStream } from "../reference/rng.ts";
 import { isDominated, paretoFront } from "../bench/pareto.ts";
 import { paretoValues, writePlots } from "../bench/plots.ts";
 import { makePlan } from "../bench/presets.ts";
@@ -67,7 +70,10 @@ describe("a tiny bench run", () => {
       expect(typeof r.msPerStepSampler).toBe("number");
       expect(r.samples!.wallMs.length).toBeGreaterThanOrEqual(2);
       expect(r.samples!.modelMs).toHaveLength(r.samples!.wallMs.length);
-      expect(r.samples!.tinybenchMs.length).toBe(r.samples!.wallMs.length);
+      expect(r.samples!.cpuMs).toHaveLength(r.samples!.wallMs.length);
+      expect(r.timing!.targetRme).toBe(5);
+      expect(r.timing!.met).toBe(r.timing!.rme !== null && r.timing!.rme <= 5);
+      expect(r.timing!.p10Ms).toBeLessThanOrEqual(r.timing!.p90Ms!);
       expect(r.memory!.peakRssMB).toBeGreaterThan(0);
       expect(r.quality.energyDistance2d).toBeGreaterThan(0);
       // (a) only for deterministic samplers
@@ -241,3 +247,48 @@ describe("presets and goals", () => {
     expect(r.results.map((x) => x.backend)).toEqual(["reference"]);
   });
 });
+
+describe("numbers that hold on a noisy machine (bench/significance.ts)", () => {
+  /** Log-normal run times around `ms` with a relative spread `cv`, from a seeded stream. */
+  const runs = (g: GaussianStream, n: number, ms: number, cv: number): number[] => Array.from({ length: n }, () => ms * Math.exp(cv * g.normal()));
+
+  it("tQuantile is Student's t within 3 % (ν = 2) and 0.2 % (ν ≥ 5); relativeCi is the t-interval of the mean log time", () => {
+    expect(tQuantile(0.975, 2)).toBeCloseTo(4.303, 0);
+    expect(Math.abs(tQuantile(0.975, 5) / 2.5706 - 1)).toBeLessThan(0.002);
+    expect(Math.abs(tQuantile(0.975, 30) / 2.0423 - 1)).toBeLessThan(0.002);
+    expect(relativeCi([10])).toBe(Infinity);
+    expect(relativeCi([10, 10, 10])).toBe(0);
+    const x = [9, 10, 11, 10.5, 9.5];
+    const y = x.map(Math.log);
+    const m = y.reduce((a, b) => a + b) / 5;
+    const s = Math.sqrt(y.reduce((a, b) => a + (b - m) ** 2, 0) / 4);
+    expect(relativeCi(x)).toBeCloseTo(Math.expm1((tQuantile(0.975, 4) * s) / Math.sqrt(5)), 12);
+  });
+
+  it("the permutation test is exact on small samples (2 against 2 can never reject) and Holm controls the family", () => {
+    expect(permutationTest([1, 2], [3, 4])).toBeCloseTo(1 / 3, 12);
+    expect(permutationTest([1, 1.1, 1.05, 0.98, 1.02, 1.01, 0.99, 1.03], [2, 2.1, 2.05, 1.98, 2.02, 2.01, 1.99, 2.03])).toBeCloseTo(2 / 12870, 12);
+    expect(holm([0.001, 0.01, 0.04, 0.5], 0.05)).toEqual([true, true, false, false]);
+    expect(holm([0.03, 0.04], 0.05)).toEqual([false, false]);
+  });
+
+  it("--compare marks a real 2× slowdown (8 runs a side, 20 % noise) and nothing between two samples of one distribution", () => {
+    const g = new GaussianStream("bench-compare-power");
+    const row = (sampler: string, w: number[]): BenchRow => ({ backend: "wasm-simd", sampler, steps: 10, model: "oracle", resolution: 32, batch: 16, msPerBatch: w.slice().sort((a, b) => a - b)[4], msPerStepModel: null, msPerStepSampler: null, quality: {}, samples: { wallMs: w, modelMs: w } });
+    const names = Array.from({ length: 30 }, (_, i) => `s${i}`);
+    const A = { results: names.map((n) => row(n, runs(g, 8, 10, 0.2))) };
+    const same = { results: names.map((n) => row(n, runs(g, 8, 10, 0.2))) };
+    const slower = { results: names.map((n, i) => row(n, runs(g, 8, i === 7 ? 20 : 10, 0.2))) };
+    expect(compareReports(A, same).rows.filter((r) => r.significant)).toEqual([]);
+    expect(compareReports(A, slower).rows.filter((r) => r.significant).map((r) => r.sampler)).toEqual(["s7"]);
+    expect(formatComparison(compareReports(A, slower), "a", "b")).toMatch(/permutation test of the mean log run time.*Holm-corrected over the 30 rows at family-wise α = 0\.05\. 1 of 30 marked/);
+  });
+
+  it("recommends, per NFE budget, the lowest error and of ties the fastest", () => {
+    const r = (sampler: string, nfe: number, err: number, ms: number): BenchRow => ({ backend: "b", sampler, steps: nfe, evaluations: nfe, model: "oracle", resolution: 32, batch: 16, msPerBatch: ms, msPerStepModel: null, msPerStepSampler: null, quality: { rmsError: err } });
+    const rows = [r("euler", 5, 0.1, 1), r("heun", 5, 0.05, 2), r("dpmpp-2m", 5, 0.052, 1.5), r("euler", 10, 0.05, 2), r("dpmpp-2m", 10, 0.01, 3), r("ddim", 20, 0.0101, 2)];
+    expect(recommend(rows).map((x) => [x.budget, x.sampler, x.evaluations])).toEqual([[5, "dpmpp-2m", 5], [10, "dpmpp-2m", 10], [20, "ddim", 20]]);
+    expect(recommendationTable(rows)).toMatch(/NFE budget/);
+  });
+});
+

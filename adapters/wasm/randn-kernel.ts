@@ -20,8 +20,8 @@ const W1 = 0xbb67ae85 | 0;
 const M0 = 0xd2511f53 | 0;
 const M1 = 0xcd9e8d57 | 0;
 
-const i32 = (v: number): string => `(i32x4.splat (i32.const ${v | 0}))`;
-const f32 = (v: number): string => `(f32x4.splat (f32.const ${v}))`;
+const i32 = (v: number): string => `(v128.const i32x4 ${v | 0} ${v | 0} ${v | 0} ${v | 0})`;
+const f32 = (v: number): string => `(v128.const f32x4 ${v} ${v} ${v} ${v})`;
 const get = (name: string): string => `(local.get $${name})`;
 
 /** The high words of the four 32×32-bit products x·M (lanes 0–3). */
