@@ -221,7 +221,7 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
     let base: Backend<BTensor>;
     const t0 = now();
     try {
-      base = await withTimeout(createBackend(baseNameOf(backendName)), 60_000, `creating ${backendName} took more than 60 s`);
+      base = await withTimeout(createBenchBackend(baseNameOf(backendName), plan), 60_000, `creating ${backendName} took more than 60 s`);
     } catch (e) {
       info.reason = errText(e);
       if (!(e instanceof UnavailableError)) info.reason = `failed to start: ${info.reason}`;
@@ -264,6 +264,20 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
 
 function errorRow(backend: string, w: Workload, plan: BenchPlan, error: string): BenchRow {
   return { backend, model: w.model, resolution: w.resolution, batch: w.batch, sampler: (w.samplers ?? plan.samplers).join(","), steps: 0, msPerBatch: null, msPerStepModel: null, msPerStepSampler: null, quality: {}, error };
+}
+
+/**
+ * A backend as the bench runs it. With the CPU clock, onnxruntime-cpu gets ONE intra-op thread: a pool's
+ * CPU time includes its threads' synchronisation, which depends on how the OS schedules them against other
+ * processes (two consecutive runs on a loaded 2-core machine differed by 20–26 % in the U-Net rows), so only
+ * a single thread's CPU time is its work. `--clock wall` keeps onnxruntime's default pool.
+ */
+export async function createBenchBackend(name: string, plan: Pick<BenchPlan, "clock">): Promise<Backend<BTensor>> {
+  if (name === "onnxruntime-cpu" && plan.clock === "cpu") {
+    const { createOnnxruntimeBackend } = await import("../adapters/onnxruntime/index.ts");
+    return (await createOnnxruntimeBackend("cpu", { intraOpNumThreads: 1 })) as unknown as Backend<BTensor>;
+  }
+  return createBackend(name);
 }
 
 /** "wasm-simd+fused" → "wasm-simd". */
@@ -534,7 +548,6 @@ async function runOnce(st: ConfigState): Promise<{ wall: number; model: number; 
   timed.sync = false;
   timed.profile = profile;
   if (profile) timed.peakRss = 0;
-  if (c.base.dispose && (c.sampler.family === "k-diffusion" || c.name.endsWith("+fused"))) gcIfGrown();
   timed.reset();
   const cpu0 = process.cpuUsage();
   const t0 = now();
@@ -605,13 +618,32 @@ async function timedRun(st: ConfigState): Promise<void> {
   if (n >= plan.maxIterations || precise || (n >= 2 && st.timedMs >= plan.longBudgetMs) || st.timedMs + (st.warm?.wall ?? 0) > plan.capMs) st.done = true;
 }
 
-/** Rounds over the unfinished configurations in a seeded random order, until every one is done. */
+/** Finalizer-freed memory (see gc) piles up on these: k-diffusion samplers on backends with `dispose`, `+fused` backends. */
+const collects = (c: ConfigInput): boolean => !!c.base.dispose && (c.sampler.family === "k-diffusion" || c.name.endsWith("+fused"));
+
+/**
+ * Rounds over the unfinished configurations in a seeded random order, until every one is done. Memory that
+ * only finalizers free is collected between rounds once RSS grew by GC_GROWTH_BYTES; a full collection
+ * discards optimised code, so every open configuration then runs once untimed before timing resumes
+ * (otherwise the next runs are 2–10× slower, in whichever configurations come next).
+ */
 async function timeInterleaved(configs: ConfigState[], plan: BenchPlan): Promise<void> {
   const order = new GaussianStream(`${plan.seed}/bench-rounds`);
   for (;;) {
     if (configs.some((c) => c.hung)) return;
     const open = configs.filter((c) => !c.done);
     if (!open.length) return;
+    if (open.some((c) => collects(c.c)) && process.memoryUsage.rss() > rssAfterGc + GC_GROWTH_BYTES) {
+      gc();
+      rssAfterGc = process.memoryUsage.rss();
+      for (const st of open) {
+        try {
+          await runOnce(st);
+        } catch (e) {
+          failConfig(st, e);
+        }
+      }
+    }
     for (let i = open.length - 1; i > 0; i--) {
       const j = order.int(i + 1);
       [open[i], open[j]] = [open[j], open[i]];
