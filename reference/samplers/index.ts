@@ -20,6 +20,8 @@ export const SCHEDULER_MODULES: Record<string, readonly [string, string]> = {
   UniPCMultistepScheduler: ["unipc.ts", "createUniPCMultistepScheduler"],
   DEISMultistepScheduler: ["deis.ts", "createDEISMultistepScheduler"],
   DPMSolverSDEScheduler: ["dpmsolver-sde.ts", "createDPMSolverSDEScheduler"],
+  FlowMatchEulerDiscreteScheduler: ["flow-match.ts", "createFlowMatchEulerDiscreteScheduler"],
+  FlowMatchHeunDiscreteScheduler: ["flow-match.ts", "createFlowMatchHeunDiscreteScheduler"],
 };
 
 export const SCHEDULER_CLASSES = Object.keys(SCHEDULER_MODULES);
