@@ -22,6 +22,8 @@ export const SCHEDULER_MODULES: Record<string, readonly [string, string]> = {
   DPMSolverSDEScheduler: ["dpmsolver-sde.ts", "createDPMSolverSDEScheduler"],
   FlowMatchEulerDiscreteScheduler: ["flow-match.ts", "createFlowMatchEulerDiscreteScheduler"],
   FlowMatchHeunDiscreteScheduler: ["flow-match.ts", "createFlowMatchHeunDiscreteScheduler"],
+  LCMScheduler: ["consistency.ts", "createLCMScheduler"],
+  TCDScheduler: ["consistency.ts", "createTCDScheduler"],
 };
 
 export const SCHEDULER_CLASSES = Object.keys(SCHEDULER_MODULES);
