@@ -24,6 +24,8 @@ export const SCHEDULER_MODULES: Record<string, readonly [string, string]> = {
   FlowMatchHeunDiscreteScheduler: ["flow-match.ts", "createFlowMatchHeunDiscreteScheduler"],
   LCMScheduler: ["consistency.ts", "createLCMScheduler"],
   TCDScheduler: ["consistency.ts", "createTCDScheduler"],
+  EDMEulerScheduler: ["edm.ts", "createEDMEulerScheduler"],
+  EDMDPMSolverMultistepScheduler: ["edm.ts", "createEDMDPMSolverMultistepScheduler"],
 };
 
 export const SCHEDULER_CLASSES = Object.keys(SCHEDULER_MODULES);
