@@ -26,6 +26,7 @@ export const SCHEDULER_MODULES: Record<string, readonly [string, string]> = {
   TCDScheduler: ["consistency.ts", "createTCDScheduler"],
   EDMEulerScheduler: ["edm.ts", "createEDMEulerScheduler"],
   EDMDPMSolverMultistepScheduler: ["edm.ts", "createEDMDPMSolverMultistepScheduler"],
+  IPNDMScheduler: ["ipndm.ts", "createIPNDMScheduler"],
 };
 
 export const SCHEDULER_CLASSES = Object.keys(SCHEDULER_MODULES);
