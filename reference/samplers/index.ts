@@ -27,6 +27,7 @@ export const SCHEDULER_MODULES: Record<string, readonly [string, string]> = {
   EDMEulerScheduler: ["edm.ts", "createEDMEulerScheduler"],
   EDMDPMSolverMultistepScheduler: ["edm.ts", "createEDMDPMSolverMultistepScheduler"],
   IPNDMScheduler: ["ipndm.ts", "createIPNDMScheduler"],
+  SASolverScheduler: ["sasolver.ts", "createSASolverScheduler"],
 };
 
 export const SCHEDULER_CLASSES = Object.keys(SCHEDULER_MODULES);
