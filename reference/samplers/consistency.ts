@@ -99,6 +99,8 @@ abstract class ConsistencyScheduler<T extends BTensor> implements Scheduler<T> {
     return sample;
   }
 
+  abstract step(modelOutput: T, timestep: number, sample: T, options?: StepOptions<T>): Promise<StepOutput<T>>;
+
   /** √ᾱₜ, √(1 − ᾱₜ) at an integer timestep. */
   protected alphaSigma(t: number): [number, number] {
     const a = this.schedule.alphasCumprod[t];

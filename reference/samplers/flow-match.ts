@@ -56,7 +56,7 @@ export function timeShift(mu: number, sigma: number, type: TimeShiftType): numbe
  * FLOW-SHIFT: diffusers `stretch_shift_to_terminal` (LTX-Video): the affine map of 1 − σ that keeps σ = 1
  * and sends the last σ to `terminal`: σ' = 1 − (1 − σ)·(1 − terminal)/(1 − σ_last).
  */
-export function stretchToTerminal(sigmas: Float64Array, terminal: number): Float64Array {
+export function stretchToTerminal(sigmas: Float64Array, terminal: number): Float64Array<ArrayBuffer> {
   const scale = (1 - sigmas[sigmas.length - 1]) / (1 - terminal);
   return sigmas.map((s) => 1 - (1 - s) / scale);
 }
@@ -107,11 +107,11 @@ export function flowMatchSchedule(n: number, c: FlowMatchEulerConfig, mu?: numbe
   if (c.useDynamicShifting) require(typeof mu === "number" && Number.isFinite(mu), `${c.className}.setTimesteps mu`, mu, "a finite number (useDynamicShifting is true: the shift e^μ must be given, e.g. calculateShift(imageSeqLen, config))");
   const N = c.numTrainTimesteps;
   const { sigmaMax, sigmaMin } = trainSigmaRange(c);
-  let sigmas = linspace(sigmaMax * N, sigmaMin * N, n).map((t) => t / N);
+  let sigmas: Float64Array = linspace(sigmaMax * N, sigmaMin * N, n).map((t) => t / N);
   sigmas = c.useDynamicShifting ? sigmas.map((s) => timeShift(mu as number, s, c.timeShiftType)) : sigmas.map((s) => shiftSigma(s, c.shift));
   if (c.shiftTerminal !== undefined && c.shiftTerminal !== 0) sigmas = stretchToTerminal(sigmas, c.shiftTerminal);
   const ramp = sigmaRamp(c, c.className);
-  if (ramp !== "none") sigmas = convertSigmas(ramp, sigmas, n);
+  if (ramp !== "none") sigmas = Float64Array.from(convertSigmas(ramp, sigmas, n));
   const r = (v: number): number => (c.compat === "diffusers" ? f32(v) : v);
   sigmas = sigmas.map(r);
   if (c.invertSigmas) sigmas = sigmas.map((s) => r(1 - s));

@@ -20,11 +20,11 @@ import { ADAMS_BASHFORTH } from "./pndm.ts";
 
 const f32 = Math.fround;
 
-export interface IPNDMConfig {
+export type IPNDMConfig = {
   numTrainTimesteps: number;
   trainedBetas?: readonly number[];
   compat: Compat;
-}
+};
 
 /** diffusers v0.40.0 IPNDMScheduler defaults. */
 export const IPNDM_DEFAULTS: IPNDMConfig = { numTrainTimesteps: 1000, trainedBetas: undefined, compat: "math" };
@@ -34,10 +34,10 @@ export const IPNDM_DEFAULTS: IPNDMConfig = { numTrainTimesteps: 1000, trainedBet
  * (or `trainedBetas` as σ), α_k = √(1 − σ_k²); the timesteps are the angles (2/π)·atan2(σ_k, α_k) of the
  * first n. compat "diffusers" rounds every operation to float32 as torch does.
  */
-export function ipndmSchedule(n: number, c: IPNDMConfig): { timesteps: number[]; alphas: Float64Array; sigmas: Float64Array } {
+export function ipndmSchedule(n: number, c: IPNDMConfig): { timesteps: number[]; alphas: Float64Array<ArrayBuffer>; sigmas: Float64Array<ArrayBuffer> } {
   requirePositiveInt("IPNDMScheduler.setTimesteps numInferenceSteps", n);
   const r = (v: number): number => (c.compat === "diffusers" ? f32(v) : v);
-  let sigmas: Float64Array;
+  let sigmas: Float64Array<ArrayBuffer>;
   if (c.trainedBetas) {
     require(c.trainedBetas.length === n + 1, "IPNDMScheduler.trainedBetas", c.trainedBetas.length, `n + 1 = ${n + 1} values (one σ per point of the run)`);
     sigmas = Float64Array.from(c.trainedBetas, r);

@@ -126,7 +126,7 @@ export class SASolverScheduler<T extends BTensor> implements Scheduler<T> {
     this.config = c;
     this.tau = c.tauFunc ?? defaultTau;
     this.sigmaSpacing = sigmaSpacingOf(NAME, c);
-    this.train = trainSchedule(c, c.compat);
+    this.train = trainSchedule({ ...c, rescaleBetasZeroSnr: false }, c.compat); // SASolverScheduler has no zero-SNR option
   }
 
   private get historySize(): number {
