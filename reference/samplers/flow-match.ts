@@ -35,9 +35,12 @@ export const flowEpsCoeffs = (sigma: number): [number, number] => [1, 1 - sigma]
 /** FLOW-VELOCITY: v from (x₀, ε): v = ε − x₀, as coefficients of [x₀, ε]. */
 export const flowVelocityCoeffs = (): [number, number] => [-1, 1];
 
-/** FLOW-SHIFT: the shifted noise level sσ/(1 + (s − 1)σ) (Esser et al. 2024, eq. 23). s = 1 is the identity. */
+/**
+ * FLOW-SHIFT: the shifted noise level sσ/(1 + (s − 1)σ) (Esser et al. 2024, eq. 23), evaluated as
+ * sσ/(sσ + (1 − σ)) so that 0 and 1 are fixed exactly. s = 1 is the identity.
+ */
 export function shiftSigma(sigma: number, shift: number): number {
-  return (shift * sigma) / (1 + (shift - 1) * sigma);
+  return (shift * sigma) / (shift * sigma + (1 - sigma));
 }
 
 export type TimeShiftType = "exponential" | "linear";
@@ -85,11 +88,10 @@ export interface FlowSchedule {
  */
 function trainSigmaRange(c: FlowMatchEulerConfig): { sigmaMax: number; sigmaMin: number } {
   const N = c.numTrainTimesteps;
-  const r = (v: number): number => (c.compat === "diffusers" ? f32(v) : v);
   const at = (k: number): number => {
-    const s = r(r(k) / N);
-    if (c.useDynamicShifting) return s;
-    return r(r(c.shift * s) / r(1 + r((c.shift - 1) * s)));
+    if (c.compat === "math") return c.useDynamicShifting ? k / N : shiftSigma(k / N, c.shift);
+    const s = f32(k / N);
+    return c.useDynamicShifting ? s : f32(f32(c.shift * s) / f32(1 + f32((c.shift - 1) * s)));
   };
   return { sigmaMax: at(N), sigmaMin: at(1) };
 }
