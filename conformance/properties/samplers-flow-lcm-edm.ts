@@ -30,6 +30,7 @@ import { LCMScheduler, TCDScheduler, consistencyScalings, consistencyTimesteps }
 import { ddimCoefficients } from "../../reference/samplers/ddim.ts";
 import { EDMDPMSolverMultistepScheduler, EDMEulerScheduler, edmPreconditioning, edmSigmas, EDM_DEFAULTS } from "../../reference/samplers/edm.ts";
 import { ipndmSchedule } from "../../reference/samplers/ipndm.ts";
+import { vp } from "../../reference/samplers/multistep.ts";
 import { ADAMS_BASHFORTH } from "../../reference/samplers/pndm.ts";
 import { SASolverScheduler, expNegativeMoment, expPositiveMoment, lagrangeBasis } from "../../reference/samplers/sasolver.ts";
 
@@ -484,6 +485,30 @@ export const properties = defineProperties([
         expectAllClose("DPM-Solver++ order 1 vs EDM Euler", c, a, 1e-12, 1e-12);
       })),
   },
+  {
+    clause: "SAMP-EDM-DPMPP",
+    name: "sde-step-noise-has-std-sigma-sqrt-one-minus-e-2h",
+    scope: "backend",
+    kind: "statistical",
+    needs: ["randn"],
+    /** sde-dpmsolver++, first step σ₀ → σ₁: (x' − x'|_{z=0})/(σ₁√(1 − e^{−2h})) ~ 𝒩(0, 1), h = ln(σ₀/σ₁); 4096 draws of the backend's randn, KS, α = 1e-3 (two samples must both reject). */
+    async run(ctx) {
+      const b = ctx.backend;
+      await statisticalTest(ctx, "SAMP-EDM-DPMPP sde-step-noise", 1e-3, async (g) => {
+        const s = new EDMDPMSolverMultistepScheduler({ algorithmType: "sde-dpmsolver++" }, b);
+        const shape = [1, 1, 64, 64];
+        const [x, F] = [await b.fromHost(g.normals(4096).map((v) => 80 * v), shape), await b.fromHost(g.normals(4096), shape)];
+        const zero = { next: async (sh: Shape) => b.fromHost(new Float64Array(size(sh)), sh) };
+        s.setTimesteps(8);
+        const mean = await b.toHost((await s.step(F, s.timesteps[0], x, { noise: zero })).prevSample);
+        s.setTimesteps(8);
+        const drawn = await b.toHost((await s.step(F, s.timesteps[0], x, { noise: backendNoise(b, g.int(2 ** 31)) })).prevSample);
+        const sig = s.sigmas as Float64Array;
+        const std = sig[1] * Math.sqrt(1 - (sig[1] / sig[0]) ** 2);
+        return ksTestNormal(drawn.map((v, i) => (v - mean[i]) / std)).pValue;
+      });
+    },
+  },
   // ─── iPNDM ───────────────────────────────────────────────────────────────────────────────────
   {
     clause: "SAMP-IPNDM",
@@ -573,6 +598,31 @@ export const properties = defineProperties([
         };
         expectAllClose("τ = 0 with different noise", await run(`a/${seed}`), await run(`b/${seed}`), 0, 0);
       })),
+  },
+  {
+    clause: "SAMP-SA-SOLVER",
+    name: "predictor-noise-has-std-sigma-sqrt-one-minus-e-2tau2h",
+    scope: "backend",
+    kind: "statistical",
+    needs: ["randn"],
+    /** τ ≡ 1, first (predictor-only) step: (x' − x'|_{ξ=0})/(σ_t√(1 − e^{−2τ²h})) ~ 𝒩(0, 1) (VP σ_t, h = λ_t − λ_s); 4096 draws of the backend's randn, KS, α = 1e-3 (two samples must both reject). */
+    async run(ctx) {
+      const b = ctx.backend;
+      await statisticalTest(ctx, "SAMP-SA-SOLVER predictor-noise", 1e-3, async (g) => {
+        const s = new SASolverScheduler({ tauFunc: () => 1 }, b);
+        const shape = [1, 1, 64, 64];
+        const [x, out] = [await b.fromHost(g.normals(4096), shape), await b.fromHost(g.normals(4096), shape)];
+        const zero = { next: async (sh: Shape) => b.fromHost(new Float64Array(size(sh)), sh) };
+        s.setTimesteps(6);
+        const mean = await b.toHost((await s.step(out, s.timesteps[0], x, { noise: zero })).prevSample);
+        s.setTimesteps(6);
+        const drawn = await b.toHost((await s.step(out, s.timesteps[0], x, { noise: backendNoise(b, g.int(2 ** 31)) })).prevSample);
+        const sig = s.sigmas as Float64Array;
+        const [from, to] = [vp(sig[0]), vp(sig[1])];
+        const std = to.sigma * Math.sqrt(1 - Math.exp(-2 * (to.lambda - from.lambda)));
+        return ksTestNormal(drawn.map((v, i) => (v - mean[i]) / std)).pValue;
+      });
+    },
   },
   ...parityProperties,
   {
