@@ -52,6 +52,13 @@ describe("catalogue and typed errors", () => {
     const tcd = await createScheduler("TCDScheduler", {}, ref);
     tcd.setTimesteps(4);
     await expect(tcd.step(x, tcd.timesteps[0], x, { eta: 1.5 })).rejects.toThrow(/eta/);
+    for (const cls of ["FlowMatchEulerDiscreteScheduler", "FlowMatchHeunDiscreteScheduler"]) {
+      const s = await createScheduler(cls, {}, ref);
+      expect(() => s.setTimesteps(4, { mu: 0.5 }), cls).toThrow(/mu.*useDynamicShifting/);
+    }
+    const churned = await createScheduler("EDMEulerScheduler", {}, ref);
+    churned.setTimesteps(4);
+    await expect(churned.step(x, churned.timesteps[0], x, { sChurn: -1 })).rejects.toThrow(/EDMEulerScheduler.step sChurn/);
     const flow = await createScheduler("FlowMatchEulerDiscreteScheduler", { stochasticSampling: true }, ref);
     flow.setTimesteps(4);
     await expect(flow.step(x, flow.timesteps[0], x)).rejects.toThrow(/options\.noise/);

@@ -184,7 +184,7 @@ export const properties = defineProperties([
     run: (ctx) =>
       checkProperty(ctx, fc.property(flowConfigArb, (r) => {
         const c: FlowMatchEulerConfig = { ...FLOW_MATCH_EULER_DEFAULTS, className: "FlowMatchEulerDiscreteScheduler", ...r, useKarrasSigmas: r.ramp === "karras", useExponentialSigmas: r.ramp === "exponential", useBetaSigmas: r.ramp === "beta" } as FlowMatchEulerConfig;
-        const s = flowMatchSchedule(r.n, c, r.mu);
+        const s = flowMatchSchedule(r.n, c, r.useDynamicShifting ? r.mu : undefined);
         expect(s.sigmas.length === r.n + 1 && s.timesteps.length === r.n, "lengths");
         const sig = Array.from(s.sigmas.subarray(0, r.n));
         const dir = r.invertSigmas ? 1 : -1;

@@ -17,7 +17,7 @@ import { exponentialSigmas, karrasSigmas } from "../schedule.ts";
 import { postprocessX0, resolveConfig, type Compat } from "./common.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./scheduler.ts";
 import { StepCounter, addNoise, torchLinspaceFloat32 } from "./sigmas.ts";
-import { churnGamma } from "./euler.ts";
+import { churnGamma, churnOptions } from "./euler.ts";
 import { History, drawNoise, type VP } from "./multistep.ts";
 import { dpmMultistepUpdate } from "./dpmsolver-multistep.ts";
 
@@ -163,8 +163,7 @@ export class EDMEulerScheduler<T extends BTensor> extends EDMScheduler<T, EDMCon
   async step(modelOutput: T, timestep: number, sample: T, options: StepOptions<T> = {}): Promise<StepOutput<T>> {
     const { i, sigmas } = this.locate(timestep);
     const b = this.backend;
-    const o = { sChurn: (options.sChurn as number) ?? 0, sTmin: (options.sTmin as number) ?? 0, sTmax: (options.sTmax as number) ?? Infinity, sNoise: (options.sNoise as number) ?? 1 };
-    require(Number.isFinite(o.sChurn) && o.sChurn >= 0 && Number.isFinite(o.sNoise) && o.sNoise >= 0, `${this.className}.step sChurn/sNoise`, [o.sChurn, o.sNoise], "finite numbers ≥ 0");
+    const o = churnOptions(options, this.className);
     const sigma = sigmas[i];
     const gamma = o.sChurn > 0 ? churnGamma(sigma, sigmas.length - 1, o) : 0;
     const sigmaHat = sigma * (gamma + 1);

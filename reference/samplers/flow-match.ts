@@ -17,7 +17,7 @@ import type { NoiseProvider, Scheduler, SetTimestepsOptions, StepOptions, StepOu
 import { resolveConfig, type Compat } from "./common.ts";
 import { StepCounter, addNoise, convertSigmas, sigmaRamp } from "./sigmas.ts";
 import { repeatInterior } from "./heun.ts";
-import { churnGamma } from "./euler.ts";
+import { churnGamma, churnOptions } from "./euler.ts";
 
 const f32 = Math.fround;
 
@@ -107,6 +107,7 @@ function trainSigmaRange(c: FlowMatchEulerConfig): { sigmaMax: number; sigmaMin:
 export function flowMatchSchedule(n: number, c: FlowMatchEulerConfig, mu?: number): FlowSchedule {
   requirePositiveInt(`${c.className}.setTimesteps numInferenceSteps`, n);
   if (c.useDynamicShifting) require(typeof mu === "number" && Number.isFinite(mu), `${c.className}.setTimesteps mu`, mu, "a finite number (useDynamicShifting is true: the shift e^μ must be given, e.g. calculateShift(imageSeqLen, config))");
+  else require(mu === undefined, `${c.className}.setTimesteps mu`, mu, "absent: μ is used only with useDynamicShifting (the static `shift` applies)");
   const N = c.numTrainTimesteps;
   const { sigmaMax, sigmaMin } = trainSigmaRange(c);
   let sigmas: Float64Array = linspace(sigmaMax * N, sigmaMin * N, n).map((t) => t / N);
@@ -262,22 +263,6 @@ async function drawNoise<T extends BTensor>(noise: NoiseProvider<T> | undefined,
 /** diffusers v0.40.0 FlowMatchHeunDiscreteScheduler: only numTrainTimesteps and shift. */
 export const FLOW_MATCH_HEUN_DEFAULTS = { numTrainTimesteps: 1000, shift: 1, compat: "math" as Compat };
 
-/** Karras et al. (2022) Alg. 2 churn options (FlowMatchHeun's step kwargs). */
-interface ChurnOptions {
-  sChurn: number;
-  sTmin: number;
-  sTmax: number;
-  sNoise: number;
-}
-
-function churnOf(o: StepOptions<BTensor>, className: string): ChurnOptions {
-  const c = { sChurn: (o.sChurn as number) ?? 0, sTmin: (o.sTmin as number) ?? 0, sTmax: (o.sTmax as number) ?? Infinity, sNoise: (o.sNoise as number) ?? 1 };
-  require(Number.isFinite(c.sChurn) && c.sChurn >= 0, `${className}.step sChurn`, c.sChurn, "a finite number ≥ 0");
-  require(!Number.isNaN(c.sTmin) && !Number.isNaN(c.sTmax), `${className}.step sTmin/sTmax`, [c.sTmin, c.sTmax], "numbers (σ range where churn is added)");
-  require(Number.isFinite(c.sNoise) && c.sNoise >= 0, `${className}.step sNoise`, c.sNoise, "a finite number ≥ 0");
-  return c;
-}
-
 /**
  * SAMP-FLOW-HEUN: Heun's method on dx/dσ = v (Karras et al. 2022, Alg. 2, in the flow's σ): a predictor
  * x* = x̂ + (σ' − σ̂)·d with d = v·σ/σ̂, then the corrector x' = x̂ + (σ' − σ̂)·(d + v(x*, σ'))/2. Without
@@ -295,8 +280,8 @@ export class FlowMatchHeunDiscreteScheduler<T extends BTensor> extends FlowSched
     super(resolveFlowConfig("FlowMatchHeunDiscreteScheduler", FLOW_MATCH_EULER_DEFAULTS, given), backend);
   }
 
-  protected makeSchedule(n: number): FlowSchedule {
-    const s = flowMatchSchedule(n, this.config);
+  protected makeSchedule(n: number, mu?: number): FlowSchedule {
+    const s = flowMatchSchedule(n, this.config, mu);
     return { timesteps: repeatInterior(s.timesteps, false), sigmas: Float64Array.from(repeatInterior(Array.from(s.sigmas), true)) };
   }
 
@@ -311,7 +296,7 @@ export class FlowMatchHeunDiscreteScheduler<T extends BTensor> extends FlowSched
   async step(modelOutput: T, timestep: number, sample: T, options: StepOptions<T> = {}): Promise<StepOutput<T>> {
     const { i, sigmas } = this.locate(timestep);
     const b = this.backend;
-    const o = churnOf(options, this.config.className);
+    const o = churnOptions(options, this.config.className);
     const first = this.predictor;
     const [sigma, sigmaNext] = first === null ? [sigmas[i], sigmas[i + 1]] : [sigmas[i - 1], sigmas[i]];
     const gamma = o.sChurn > 0 ? churnGamma(sigma, sigmas.length - 1, o) : 0;
