@@ -11,7 +11,7 @@
  * then re-noises from s to t' (γ = 0: deterministic DDIM-like; γ = 1: LCM's full jump).
  * Schedule, x̂₀ and the DDPM forward process are the shared ones (reference/schedule.ts, param.ts).
  */
-import type { Backend, BTensor } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../contract.ts";
 import { require, requirePositiveInt } from "../errors.ts";
 import type { Schedule } from "../schedule.ts";
 import { BASE_DEFAULTS, postprocessX0, predictEps, predictX0, resolveConfig, stepIndexOf, type BaseSchedulerConfig } from "./common.ts";

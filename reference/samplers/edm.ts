@@ -11,7 +11,7 @@
  * The σ's come from a Karras (ρ = 7) or exponential ramp between σ_max and σ_min (EDM-SIGMAS); the
  * timesteps the network sees are c_noise(σ). `scaleModelInput` is x ↦ c_in·x.
  */
-import type { Backend, BTensor, PredictionType } from "../../adapters/contract.ts";
+import type { Backend, BTensor, PredictionType } from "../contract.ts";
 import { ConfigError, require, requireOneOf, requirePositiveInt } from "../errors.ts";
 import { exponentialSigmas, karrasSigmas } from "../schedule.ts";
 import { postprocessX0, resolveConfig, type Compat } from "./common.ts";

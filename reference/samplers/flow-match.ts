@@ -10,7 +10,7 @@
  * images; with dynamic shifting s = e^μ is chosen per image size (Flux). The model sees the timestep
  * t = N·σ (N = numTrainTimesteps), unscaled: there is no `scale_model_input` (identity here).
  */
-import type { Backend, BTensor } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../contract.ts";
 import { ConfigError, require, requireOneOf, requirePositiveInt } from "../errors.ts";
 import { linspace } from "../schedule.ts";
 import type { NoiseProvider, Scheduler, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.ts";

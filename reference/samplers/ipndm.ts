@@ -10,7 +10,7 @@
  * warm-up, unlike PNDM) and takes a DDIM step with it:
  *   x̂₀ = (x − σ·ē)/α,  x' = α'·x̂₀ + σ'·ē                        (ē the extrapolated ε̂).
  */
-import type { Backend, BTensor } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../contract.ts";
 import { require, requirePositiveInt } from "../errors.ts";
 import { linspace } from "../schedule.ts";
 import { resolveConfig, type Compat } from "./common.ts";

@@ -14,7 +14,7 @@
  * 200 ≤ t ≤ 800, else 0. Noise is drawn on every step. The σ schedule is the multistep solvers' (multistep.ts),
  * ending at the smallest train σ (or, with Karras σ's, at the last Karras σ again: a final step of length 0).
  */
-import type { Backend, BTensor } from "../../adapters/contract.ts";
+import type { Backend, BTensor } from "../contract.ts";
 import { require, requireOneOf } from "../errors.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import { resolveConfig } from "./common.ts";
