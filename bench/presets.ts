@@ -33,8 +33,11 @@ export interface Preset {
 }
 
 const UNET_SAMPLERS = ["ddim", "heun", "dpmpp-2m"];
-/** The full run's step limits: 1000 steps only for three one-evaluation deterministic samplers, 250 for the rest. */
-const FULL_MAX_STEPS: Record<string, number> = Object.fromEntries(BENCH_SAMPLER_NAMES.map((n) => [n, ["ddim", "lms", "dpmpp-2m"].includes(n) ? 1000 : 250]));
+/**
+ * The full run's step limits: 1000 steps only for three one-evaluation deterministic samplers, 250 for the rest,
+ * 50 for LCM and TCD (n ≤ originalInferenceSteps = 50: the distillation grid has 50 timesteps).
+ */
+const FULL_MAX_STEPS: Record<string, number> = Object.fromEntries(BENCH_SAMPLER_NAMES.map((n) => [n, ["ddim", "lms", "dpmpp-2m"].includes(n) ? 1000 : ["lcm", "tcd"].includes(n) ? 50 : 250]));
 const LEARNED = { sampler: "dpmpp-2m", steps: 500 };
 
 export const PRESETS: Record<"full" | "quick" | "gpu-goals", Preset> = {

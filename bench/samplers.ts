@@ -10,7 +10,11 @@
  * - diffusers entries: "trailing" timesteps (every n starts at t = N − 1, the same noise level, so one
  *   x_T serves every n), default linear β schedule with N = 1000, ending at σ = 0 (DDIM/PNDM
  *   `setAlphaToOne`, the multistep solvers' `finalSigmasType: "zero"`) except DEIS, which always ends at
- *   the train schedule's σ₀ (diffusers hard-codes it);
+ *   the train schedule's σ₀ (diffusers hard-codes it), and TCD / SA-Solver, which end there too;
+ * - EDM entries (EDMEuler, EDMDPMSolverMultistep): Karras σ over the train schedule's range, in the VE view,
+ *   with the ε-model wrapped as EDM's network F (`epsToEDMNetwork`);
+ * - not here: the flow-matching schedulers and iPNDM start at σ_f = 1 / α = 0, an infinite VE noise level
+ *   that an ε-model trained on a finite VP schedule cannot be evaluated at (they need their own models);
  * - k-diffusion entries: Karras σ (ρ = 7) from the train schedule's σ_max to σ_min, then 0, driving the
  *   ε-model through k-diffusion's `DiscreteEpsDDPMDenoiser` wrapping (c_in = 1/√(σ² + 1), fractional
  *   timestep t(σ) by log-σ interpolation, D = x − σ ε); the two wrapper combines count as sampler time.
@@ -23,6 +27,7 @@ import { karrasSigmas, type Schedule } from "../reference/schedule.ts";
 import { createScheduler, type KDiffusionSamplerName } from "../reference/samplers/index.ts";
 import { KDIFFUSION, kdiffusionEvaluations, type KDenoiser } from "../reference/samplers/kdiffusion.ts";
 import { runPipeline, type NoiseProvider } from "../reference/samplers/scheduler.ts";
+import { edmPreconditioning } from "../reference/samplers/edm.ts";
 
 interface Common {
   readonly name: string;
@@ -36,6 +41,12 @@ export interface DiffusersSampler extends Common {
   readonly family: "diffusers";
   readonly className: string;
   readonly config: Readonly<Record<string, unknown>>;
+  /**
+   * "vp" (default): the scheduler drives the ε-model on its train schedule (VP sample x = α x̃).
+   * "edm": an EDM scheduler (no β schedule) on σ ∈ [σ_min, σ_max] of the train schedule, in the VE view,
+   * whose F-network is the ε-model wrapped as EDM-PRECOND: F = (D − c_skip·x)/c_out with D from `epsToKDenoiser`.
+   */
+  readonly coordinates?: "vp" | "edm";
 }
 export interface KDiffusionSampler extends Common {
   readonly family: "k-diffusion";
@@ -48,6 +59,8 @@ const TRAILING = { timestepSpacing: "trailing", predictionType: "epsilon" } as c
 
 const diffusers = (name: string, className: string, config: Record<string, unknown>, description: string, o: Partial<Common> = {}): DiffusersSampler =>
   ({ name, family: "diffusers", className, config: { ...TRAILING, ...config }, stochastic: false, finalSigma: "zero", description, ...o });
+const edm = (name: string, className: string, config: Record<string, unknown>, description: string): DiffusersSampler =>
+  ({ name, family: "diffusers", className, config, coordinates: "edm", stochastic: false, finalSigma: "zero", description });
 const kdiff = (name: string, fn: KDiffusionSamplerName, description: string, o: Partial<Common> & { options?: Record<string, unknown> } = {}): KDiffusionSampler =>
   ({ name, family: "k-diffusion", fn, options: o.options ?? {}, stochastic: o.stochastic ?? false, finalSigma: "zero", description });
 
@@ -66,6 +79,11 @@ export const BENCH_SAMPLERS: readonly BenchSampler[] = [
   diffusers("dpmpp-2m-sde", "DPMSolverMultistepScheduler", { algorithmType: "sde-dpmsolver++", solverOrder: 2 }, "DPMSolverMultistepScheduler sde-dpmsolver++, order 2", { stochastic: true }),
   diffusers("unipc", "UniPCMultistepScheduler", { solverOrder: 2, solverType: "bh2" }, "UniPCMultistepScheduler bh2, order 2 with the corrector"),
   diffusers("deis", "DEISMultistepScheduler", { solverOrder: 2 }, "DEISMultistepScheduler order 2 (ends at the train σ₀)", { finalSigma: "train-min" }),
+  diffusers("lcm", "LCMScheduler", {}, "LCMScheduler (consistency step, re-noised; n ≤ 50)", { stochastic: true }),
+  diffusers("tcd", "TCDScheduler", {}, "TCDScheduler, γ = 0.3 (ends at the train σ₀; n ≤ 50)", { stochastic: true, finalSigma: "train-min" }),
+  diffusers("sa-solver", "SASolverScheduler", { predictorOrder: 2, correctorOrder: 2 }, "SASolverScheduler p2c2, τ = 1 on t ∈ [200, 800] (ends at the train σ₀)", { stochastic: true, finalSigma: "train-min" }),
+  edm("edm-euler", "EDMEulerScheduler", {}, "EDMEulerScheduler on Karras σ over the train range (ε-model as EDM's F)"),
+  edm("edm-dpmpp-2m", "EDMDPMSolverMultistepScheduler", { solverOrder: 2 }, "EDMDPMSolverMultistepScheduler dpmsolver++ order 2 on Karras σ (ε-model as EDM's F)"),
 ];
 
 export const BENCH_SAMPLER_NAMES = BENCH_SAMPLERS.map((s) => s.name);
@@ -127,9 +145,32 @@ export interface SamplerRunContext<T extends BTensor> {
 /** Model evaluations of an n-step run. */
 export async function evaluationsOf<T extends BTensor>(s: BenchSampler, n: number, ctx: SamplerRunContext<T>): Promise<number> {
   if (s.family === "k-diffusion") return kdiffusionEvaluations(s.fn, kdiffusionSigmas(n, ctx.schedule));
-  const scheduler = await createScheduler(s.className, { ...s.config, ...scheduleConfig(ctx.schedule) }, ctx.backend);
+  const scheduler = await createScheduler(s.className, schedulerConfig(s, ctx.schedule), ctx.backend);
   scheduler.setTimesteps(n);
   return scheduler.timesteps.length;
+}
+
+/** The scheduler config of a diffusers entry on `schedule`: its β schedule, or for EDM entries its σ range. */
+const schedulerConfig = (s: DiffusersSampler, schedule: Schedule): Record<string, unknown> =>
+  s.coordinates === "edm" ? { ...s.config, sigmaMin: schedule.sigmas[0], sigmaMax: startSigmaOf(schedule) } : { ...s.config, ...scheduleConfig(schedule) };
+
+/**
+ * EDM-PRECOND around an ε-predictor: the EDM scheduler calls F(c_in·x, c_noise = ¼ ln σ); the wrapper recovers
+ * σ = e^{4 c_noise} and x, takes D(x, σ) from k-diffusion's wrapping of the ε-model and returns F = (D − c_skip·x)/c_out.
+ * Its combines count as sampler time, as for the k-diffusion entries.
+ */
+export function epsToEDMNetwork<T extends BTensor>(backend: Backend<T>, eps: Denoiser<T>, schedule: Schedule, sigmaData = 0.5): Denoiser<T> {
+  const denoise = epsToKDenoiser(backend, eps, schedule);
+  return {
+    predictionType: "epsilon",
+    async evaluate(input: T, cNoise: number): Promise<T> {
+      const sigma = Math.exp(4 * cNoise);
+      const p = edmPreconditioning(sigma, sigmaData);
+      const x = await backend.combine([input], [1 / p.cIn]);
+      const d = await denoise(x, sigma);
+      return backend.combine([d, x], [1 / p.cOut, -p.cSkip / p.cOut]);
+    },
+  };
 }
 
 const scheduleConfig = (schedule: Schedule): Record<string, unknown> => {
@@ -165,7 +206,11 @@ export async function prepareSampler<T extends BTensor>(s: BenchSampler, ctx: Sa
     const kmodel = epsToKDenoiser(backend, model, schedule);
     return { sampler: s, run: (n, xTildeT) => KDIFFUSION[s.fn](backend, kmodel, xTildeT, kdiffusionSigmas(n, schedule), { ...s.options, noise: noiseFor() }) };
   }
-  const scheduler = await createScheduler(s.className, { ...s.config, ...scheduleConfig(schedule) }, backend);
+  const scheduler = await createScheduler(s.className, schedulerConfig(s, schedule), backend);
+  if (s.coordinates === "edm") {
+    const network = epsToEDMNetwork(backend, model, schedule);
+    return { sampler: s, run: async (n, xTildeT) => { scheduler.setTimesteps(n); return runPipeline(scheduler, network, xTildeT, { checkFinite: false, noise: noiseFor() }); } };
+  }
   const N = schedule.config.numTrainTimesteps;
   const alphaT = Math.sqrt(schedule.alphasCumprod[N - 1]);
   return {
@@ -185,9 +230,9 @@ export async function runSampler<T extends BTensor>(s: BenchSampler, n: number, 
   return (await prepareSampler(s, ctx)).run(n, xTildeT);
 }
 
-/** The α of the coordinates a sampler returns (x = α x̃): 1 for k-diffusion and at σ = 0. */
+/** The α of the coordinates a sampler returns (x = α x̃): 1 for k-diffusion, EDM and at σ = 0. */
 export function finalAlphaOf(s: BenchSampler, schedule: Schedule): number {
-  if (s.family === "k-diffusion") return 1;
+  if (s.family === "k-diffusion" || s.coordinates === "edm") return 1;
   const sigma = finalSigmaOf(s, schedule);
   return 1 / Math.sqrt(1 + sigma * sigma);
 }

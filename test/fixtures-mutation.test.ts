@@ -5,7 +5,9 @@
  * numbers — has one value nudged just past the bound the verification applies to it. Every mutant
  * of a passing file must fail; a mutant of a skipped file must not pass. The only exception is
  * listed, not hidden: a recorded noise draw whose unit change moves no computed value (the sampler
- * multiplies it by 0 or by DDPM's 1e-10 variance floor), which no comparison of outputs can see.
+ * multiplies it by 0 or by DDPM's 1e-10 variance floor), which no comparison of outputs can see —
+ * possible only for draws not from numpy: numpy draws are compared with the generator re-derived from
+ * noise_seed (conformance/fixtures/numpy-rng.ts).
  * The full cross product runs here (about 3 300 mutants of 85 files, a few seconds).
  */
 import { describe, expect, test } from "vitest";

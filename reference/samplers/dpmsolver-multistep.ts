@@ -149,36 +149,50 @@ export class DPMSolverMultistepScheduler<T extends BTensor> implements Scheduler
     return { prevSample, predOriginalSample: dataPred ? m : await x0FromEps(this.backend, m, sample, sigmas[i]) };
   }
 
-  /**
-   * One multistep update of the given order from σᵢ to σᵢ₊₁ using the converted outputs at
-   * σᵢ, σᵢ₋₁, σᵢ₋₂ (m₀, m₁, m₂). D's are coefficient vectors over [m₀, m₁, m₂].
-   */
+  /** One multistep update of the given order from σᵢ to σᵢ₊₁ (`dpmMultistepUpdate` on the VP points of σᵢ₊₁, σᵢ, σᵢ₋₁, σᵢ₋₂). */
   private async update(order: number, i: number, x: T, noise: T | undefined): Promise<T> {
     const sig = this.sigmas as Float64Array;
-    const [t, s0] = [vp(sig[i + 1]), vp(sig[i])];
-    const w = dpmWeights(this.algorithm, s0, t);
-    let ds: Vec;
-    if (order === 1) ds = vScale(M0, w.w0);
-    else {
-      const h = t.lambda - s0.lambda;
-      const s1: VP = vp(sig[i - 1]);
-      const r0 = (s0.lambda - s1.lambda) / h;
-      const D1_0 = vScale(vSub(M0, M1), 1 / r0);
-      if (order === 2) ds = vAdd(vScale(M0, w.w0), vScale(D1_0, this.solverType === "midpoint" ? w.w1Midpoint : w.w1Heun));
-      else {
-        const s2 = vp(sig[i - 2]);
-        const r1 = (s1.lambda - s2.lambda) / h;
-        const D1_1 = vScale(vSub(M1, M2), 1 / r1);
-        const D1 = vAdd(D1_0, vScale(vSub(D1_0, D1_1), r0 / (r0 + r1)));
-        const D2 = vScale(vSub(D1_0, D1_1), 1 / (r0 + r1)); // ≈ (h²/2)·d²D/dλ²
-        // The Taylor expansion of the exponential integral weights (h²/2)·D'' by 2·w2; diffusers uses w2 alone,
-        // which halves the third-order term and leaves the method second order (spec/08-order.md, SAMP-DPMPP-3M).
-        const k2 = this.config.compat === "diffusers" ? 1 : 2;
-        ds = vAdd(vScale(M0, w.w0), vScale(D1, w.w1Heun), vScale(D2, k2 * w.w2));
-      }
-    }
-    return combineUpdate(this.backend, x, w.cx, this.history, vScale(ds, w.scale), noise ? [[noise, w.cn]] : []);
+    const points = [vp(sig[i + 1]), vp(sig[i]), ...(order >= 2 ? [vp(sig[i - 1])] : []), ...(order >= 3 ? [vp(sig[i - 2])] : [])];
+    return dpmMultistepUpdate(this.backend, { algorithm: this.algorithm, solverType: this.solverType, compat: this.config.compat }, order, points, x, this.history, noise);
   }
+}
+
+/**
+ * SAMP-DPMPP-2M / SAMP-DPMPP-3M: one multistep DPM-Solver update of the given order from s₀ to t using the
+ * converted outputs at s₀, s₁, s₂ (history m₀, m₁, m₂); `points` = [t, s₀, s₁?, s₂?] (α, σ, λ of each).
+ * D's are coefficient vectors over [m₀, m₁, m₂]. Shared by DPMSolverMultistep and EDMDPMSolverMultistep
+ * (whose points have α = 1: the same update in the VE coordinates).
+ */
+export async function dpmMultistepUpdate<T extends BTensor>(
+  backend: Backend<T>,
+  m: { algorithm: DpmAlgorithm; solverType: "midpoint" | "heun"; compat: "math" | "diffusers" },
+  order: number,
+  points: readonly VP[],
+  x: T,
+  history: History<T>,
+  noise: T | undefined,
+): Promise<T> {
+  const [t, s0, s1, s2] = points;
+  const w = dpmWeights(m.algorithm, s0, t);
+  let ds: Vec;
+  if (order === 1) ds = vScale(M0, w.w0);
+  else {
+    const h = t.lambda - s0.lambda;
+    const r0 = (s0.lambda - s1.lambda) / h;
+    const D1_0 = vScale(vSub(M0, M1), 1 / r0);
+    if (order === 2) ds = vAdd(vScale(M0, w.w0), vScale(D1_0, m.solverType === "midpoint" ? w.w1Midpoint : w.w1Heun));
+    else {
+      const r1 = (s1.lambda - s2.lambda) / h;
+      const D1_1 = vScale(vSub(M1, M2), 1 / r1);
+      const D1 = vAdd(D1_0, vScale(vSub(D1_0, D1_1), r0 / (r0 + r1)));
+      const D2 = vScale(vSub(D1_0, D1_1), 1 / (r0 + r1)); // ≈ (h²/2)·d²D/dλ²
+      // The Taylor expansion of the exponential integral weights (h²/2)·D'' by 2·w2; diffusers uses w2 alone,
+      // which halves the third-order term and leaves the method second order (spec/08-order.md, SAMP-DPMPP-3M).
+      const k2 = m.compat === "diffusers" ? 1 : 2;
+      ds = vAdd(vScale(M0, w.w0), vScale(D1, w.w1Heun), vScale(D2, k2 * w.w2));
+    }
+  }
+  return combineUpdate(backend, x, w.cx, history, vScale(ds, w.scale), noise ? [[noise, w.cn]] : []);
 }
 
 /** Factory registered in reference/samplers/index.ts. */

@@ -76,12 +76,13 @@ export interface EulerStepOptions<T extends BTensor = BTensor> extends StepOptio
   sNoise?: number;
 }
 
-function churnOptions(o: EulerStepOptions<BTensor>): Required<Pick<EulerStepOptions, "sChurn" | "sTmin" | "sTmax" | "sNoise">> {
+/** The churn options of a step (defaults S_churn = 0, S_tmin = 0, S_tmax = ∞, S_noise = 1), validated; shared by every sampler with Karras churn. */
+export function churnOptions(o: EulerStepOptions<BTensor>, className = "EulerDiscreteScheduler"): Required<Pick<EulerStepOptions, "sChurn" | "sTmin" | "sTmax" | "sNoise">> {
   const c = { sChurn: o.sChurn ?? 0, sTmin: o.sTmin ?? 0, sTmax: o.sTmax ?? Infinity, sNoise: o.sNoise ?? 1 };
-  require(Number.isFinite(c.sChurn) && c.sChurn >= 0, "EulerDiscreteScheduler.step sChurn", c.sChurn, "a finite number ≥ 0");
-  require(!Number.isNaN(c.sTmin), "EulerDiscreteScheduler.step sTmin", c.sTmin, "a number (σ below which no churn is added)");
-  require(!Number.isNaN(c.sTmax), "EulerDiscreteScheduler.step sTmax", c.sTmax, "a number (σ above which no churn is added), e.g. Infinity");
-  require(Number.isFinite(c.sNoise) && c.sNoise >= 0, "EulerDiscreteScheduler.step sNoise", c.sNoise, "a finite number ≥ 0");
+  require(Number.isFinite(c.sChurn) && c.sChurn >= 0, `${className}.step sChurn`, c.sChurn, "a finite number ≥ 0");
+  require(!Number.isNaN(c.sTmin), `${className}.step sTmin`, c.sTmin, "a number (σ below which no churn is added)");
+  require(!Number.isNaN(c.sTmax), `${className}.step sTmax`, c.sTmax, "a number (σ above which no churn is added), e.g. Infinity");
+  require(Number.isFinite(c.sNoise) && c.sNoise >= 0, `${className}.step sNoise`, c.sNoise, "a finite number ≥ 0");
   return c;
 }
 

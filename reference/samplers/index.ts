@@ -20,6 +20,14 @@ export const SCHEDULER_MODULES: Record<string, readonly [string, string]> = {
   UniPCMultistepScheduler: ["unipc.ts", "createUniPCMultistepScheduler"],
   DEISMultistepScheduler: ["deis.ts", "createDEISMultistepScheduler"],
   DPMSolverSDEScheduler: ["dpmsolver-sde.ts", "createDPMSolverSDEScheduler"],
+  FlowMatchEulerDiscreteScheduler: ["flow-match.ts", "createFlowMatchEulerDiscreteScheduler"],
+  FlowMatchHeunDiscreteScheduler: ["flow-match.ts", "createFlowMatchHeunDiscreteScheduler"],
+  LCMScheduler: ["consistency.ts", "createLCMScheduler"],
+  TCDScheduler: ["consistency.ts", "createTCDScheduler"],
+  EDMEulerScheduler: ["edm.ts", "createEDMEulerScheduler"],
+  EDMDPMSolverMultistepScheduler: ["edm.ts", "createEDMDPMSolverMultistepScheduler"],
+  IPNDMScheduler: ["ipndm.ts", "createIPNDMScheduler"],
+  SASolverScheduler: ["sasolver.ts", "createSASolverScheduler"],
 };
 
 export const SCHEDULER_CLASSES = Object.keys(SCHEDULER_MODULES);

@@ -43,6 +43,7 @@ import { createScheduler } from "./index.ts";
 import { KDIFFUSION, kdiffusionEvaluations, type KDenoiser } from "./kdiffusion.ts";
 import type { KDiffusionSamplerName } from "./index.ts";
 import { runPipeline } from "./scheduler.ts";
+import { edmPreconditioning } from "./edm.ts";
 
 /** The Gaussian test problem: dimension, mean, standard deviation; `batch` starting points. */
 export interface OrderProblem {
@@ -200,6 +201,102 @@ export function diffusersEntry(name: string, className: string, config: Record<s
   };
 }
 
+/**
+ * The σ the flow entries start from. Flow matching's schedule starts at σ_f = 1 (pure noise), VE σ = ∞; the
+ * start x̃ is drawn at this VE σ and enters the flow as x = x̃/(1 + σ), i.e. at σ_f = 1 − 1/(1 + σ) ≈ 1 − 10⁻⁹,
+ * a mismatch of 10⁻⁹ in σ_f, far below the smallest error measured.
+ */
+const FLOW_START_VE = 1e9;
+
+/**
+ * FLOW-VELOCITY's exact velocity for the order problem: the flow sees x = (1 − σ)x₀ + σε, σ = t/N, i.e. the
+ * VP-style pair (α, σ) = (1 − σ, σ); v* = (x − x̂₀*)/σ with x̂₀* = E[x₀ | x] (ORACLE-X0).
+ */
+function flowOracle(data: GaussianMixture, N: number): Denoiser<Tensor> {
+  return {
+    predictionType: "epsilon",
+    evaluate: async (x, t) => {
+      const sigma = t / N;
+      // At σ_f = 1 the sample is pure noise and E[x₀ | x] is the data mean (x0Star would divide by α = 0).
+      const x0 = sigma < 1 ? x0Star(data, x, 1 - sigma, sigma) : { data: Float64Array.from(x.data, (_, i) => dataMean(data)[i % data.dim]) };
+      return { shape: [...x.shape], data: Float64Array.from(x.data, (v, i) => (v - x0.data[i]) / sigma) };
+    },
+  };
+}
+
+/** The mean Σ wₖμₖ/Σ wₖ of a Gaussian mixture. */
+function dataMean(data: GaussianMixture): Float64Array {
+  const w = data.components.reduce((a, c) => a + c.weight, 0);
+  return Float64Array.from({ length: data.dim }, (_, i) => data.components.reduce((a, c) => a + c.weight * c.mean[i], 0) / w);
+}
+
+/**
+ * An order entry for a flow-matching scheduler (FlowMatchEuler/Heun, shift 1, N = 1000): n + 1 grid points
+ * from σ_f = 1 to 1/N, run up to 1/N (the last interval to σ_f = 0 has a size independent of n and is left
+ * out, as σ_min → 0 for the k-diffusion entries). Flow coordinates are x = (1 − σ_f)·x̃, σ_VE = σ_f/(1 − σ_f).
+ */
+export function flowEntry(name: string, className: string, config: Record<string, unknown>, expectedOrder: number, steps: readonly number[], description: string): OrderSamplerDef {
+  const N = 1000;
+  return {
+    name,
+    expectedOrder,
+    description,
+    steps,
+    sigmaStart: () => FLOW_START_VE,
+    async run(n, xTilde, p) {
+      const b = referenceBackend;
+      const s = await createScheduler(className, { numTrainTimesteps: N, compat: "math", ...config }, b);
+      s.setTimesteps(n + 1);
+      const calls = s.timesteps.length - 1; // every call but the last (the interval to σ_f = 0)
+      const model = flowOracle(orderData(p), N);
+      let x = b.fromHost(Float64Array.from(xTilde, (v) => v / (1 + FLOW_START_VE)), [p.batch, p.dim]);
+      for (let i = 0; i < calls; i++) x = (await s.step(await model.evaluate(x, s.timesteps[i]), s.timesteps[i], x)).prevSample;
+      const sigmaF = (s.sigmas as Float64Array)[calls];
+      return { sample: x.data, sigmaFinal: sigmaF / (1 - sigmaF), alphaFinal: 1 - sigmaF };
+    },
+  };
+}
+
+/**
+ * EDM-PRECOND's network for the order problem: F = (D* − c_skip·x)/c_out with D* = E[x₀ | x] (VE), where the
+ * scheduler passed c_in·x and c_noise = ¼ ln σ.
+ */
+function edmOracle(data: GaussianMixture, sigmaData: number): Denoiser<Tensor> {
+  return {
+    predictionType: "epsilon",
+    evaluate: async (input, cNoise) => {
+      const sigma = Math.exp(4 * cNoise);
+      const p = edmPreconditioning(sigma, sigmaData);
+      const x: Tensor = { shape: [...input.shape], data: input.data.map((v) => v / p.cIn) };
+      const d = x0Star(data, x, 1, sigma);
+      return { shape: [...x.shape], data: Float64Array.from(d.data, (v, i) => (v - p.cSkip * x.data[i]) / p.cOut) };
+    },
+  };
+}
+
+/** An order entry for an EDM scheduler: Karras σ ∈ [0.002, 80] (ρ = 7), n intervals, compared at σ_min. */
+export function edmEntry(name: string, className: string, config: Record<string, unknown>, expectedOrder: number, steps: readonly number[], description: string): OrderSamplerDef {
+  return {
+    name,
+    expectedOrder,
+    description,
+    steps,
+    sigmaStart: () => EDM.sigmaMax,
+    async run(n, xTilde, p) {
+      const b = referenceBackend;
+      const s = await createScheduler(className, { ...EDM, finalSigmasType: "sigma_min", compat: "math", ...config }, b);
+      s.setTimesteps(n + 1);
+      const model = edmOracle(orderData(p), 0.5);
+      let x = b.fromHost(xTilde, [p.batch, p.dim]);
+      for (let i = 0; i < n; i++) {
+        const t = s.timesteps[i];
+        x = (await s.step(await model.evaluate(await s.scaleModelInput(x, t), t), t, x)).prevSample;
+      }
+      return { sample: x.data, sigmaFinal: (s.sigmas as Float64Array)[n], alphaFinal: 1 };
+    },
+  };
+}
+
 const MULTISTEP = { lowerOrderFinal: false, finalSigmasType: "sigma_min" } as const;
 const DOUBLING = [8, 16, 32, 64, 128] as const;
 /** Third- and fourth-order methods leave the pre-asymptotic regime later (their error at n = 8 is O(1)). */
@@ -228,6 +325,10 @@ export const ORDER_SAMPLERS: readonly OrderSamplerDef[] = [
   diffusersEntry("unipc-3", "UniPCMultistepScheduler", { ...MULTISTEP, solverOrder: 3, solverType: "bh2", predictX0: true, disableCorrector: [] }, 4, LATE, "UniPCMultistepScheduler bh2 order 3 with the corrector UniC, trailing, N = 1024"),
   diffusersEntry("deis-2", "DEISMultistepScheduler", { lowerOrderFinal: false, solverOrder: 2 }, 2, DOUBLING, "DEISMultistepScheduler order 2, trailing, N = 1024"),
   diffusersEntry("deis-3", "DEISMultistepScheduler", { lowerOrderFinal: false, solverOrder: 3 }, 3, LATE, "DEISMultistepScheduler order 3, trailing, N = 1024"),
+  flowEntry("flow-euler", "FlowMatchEulerDiscreteScheduler", {}, 1, DOUBLING, "FlowMatchEulerDiscreteScheduler, shift 1, σ_f from 1 to 1/N, N = 1000"),
+  flowEntry("flow-heun", "FlowMatchHeunDiscreteScheduler", {}, 2, DOUBLING, "FlowMatchHeunDiscreteScheduler, shift 1, σ_f from 1 to 1/N, N = 1000"),
+  edmEntry("edm-euler", "EDMEulerScheduler", {}, 1, DOUBLING, "EDMEulerScheduler on Karras σ ∈ [0.002, 80]"),
+  edmEntry("edm-dpmpp-2m", "EDMDPMSolverMultistepScheduler", { solverOrder: 2, lowerOrderFinal: false }, 2, DOUBLING, "EDMDPMSolverMultistepScheduler dpmsolver++ order 2 on Karras σ ∈ [0.002, 80]"),
 ];
 
 export const ORDER_SAMPLER_NAMES = ORDER_SAMPLERS.map((s) => s.name);

@@ -63,7 +63,7 @@ export interface PNDMCall {
 
 /** RK4 weights of the four PRK evaluations, and the Adams–Bashforth weights by history length. */
 const RK4 = [1 / 6, 1 / 3, 1 / 3, 1 / 6];
-const ADAMS_BASHFORTH: readonly (readonly number[])[] = [[], [1], [3 / 2, -1 / 2], [23 / 12, -16 / 12, 5 / 12], [55 / 24, -59 / 24, 37 / 24, -9 / 24]];
+export const ADAMS_BASHFORTH: readonly (readonly number[])[] = [[], [1], [3 / 2, -1 / 2], [23 / 12, -16 / 12, 5 / 12], [55 / 24, -59 / 24, 37 / 24, -9 / 24]];
 
 /** SAMP-PNDM-WARMUP: the integer midpoint of a step t → s: t − ⌊(t − s)/2⌋ (Python's `//`). */
 export const prkMidpoint = (t: number, s: number): number => t - Math.floor((t - s) / 2);

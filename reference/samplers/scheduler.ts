@@ -57,6 +57,12 @@ export interface StepOutput<T extends BTensor = BTensor> {
   predOriginalSample?: T;
 }
 
+/** Keyword arguments of `setTimesteps` beyond the step count (diffusers `set_timesteps(n, **kwargs)`). */
+export interface SetTimestepsOptions {
+  /** FLOW-SHIFT: the dynamic shift μ (FlowMatchEuler with useDynamicShifting; Flux computes it from the image size). */
+  mu?: number;
+}
+
 /** A diffusers-compatible scheduler over backend tensors of type T. */
 export interface Scheduler<T extends BTensor = BTensor> {
   /** The resolved config (camelCase diffusers names). */
@@ -70,7 +76,7 @@ export interface Scheduler<T extends BTensor = BTensor> {
   readonly order: number;
   /** The backend its tensors live on. */
   readonly backend: Backend<T>;
-  setTimesteps(numInferenceSteps: number): void;
+  setTimesteps(numInferenceSteps: number, options?: SetTimestepsOptions): void;
   scaleModelInput(sample: T, timestep: number): Promise<T>;
   step(modelOutput: T, timestep: number, sample: T, options?: StepOptions<T>): Promise<StepOutput<T>>;
 }
