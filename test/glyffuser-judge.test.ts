@@ -10,7 +10,7 @@ import { describe, expect, test } from "vitest";
 import { buildNeighbourIndex, judgeChance, RADICAL_GROUPS, scoreGlyphs } from "../glyffuser/adherence.ts";
 import { loadGlyphDataset } from "../glyffuser/dataset.ts";
 import {
-  DEFAULT_JUDGE_PATH, evaluateJudge, firstExamples, isHeldOut, JUDGE_CLASSES, JUDGE_HYPER, judgeClass, judgeData, loadJudge, trainJudge, wilsonInterval,
+  DEFAULT_JUDGE_PATH, evaluateJudge, firstExamples, isHeldOut, JUDGE_CLASSES, JUDGE_HYPER, judgeClass, judgeData, judgeProbabilities, loadJudge, trainJudge, wilsonInterval,
 } from "../glyffuser/judge.ts";
 import { InputFileError } from "../reference/errors.ts";
 import { createHash } from "node:crypto";
@@ -63,6 +63,17 @@ describe("radical judge: split and training", () => {
     const c = trainJudge(small, { ...hyper, seed: 1 });
     for (const k of ["w1", "b1", "w2", "b2"] as const) expect(Buffer.from(a[k].buffer).equals(Buffer.from(b[k].buffer))).toBe(true);
     expect(Buffer.from(a.w1.buffer).equals(Buffer.from(c.w1.buffer))).toBe(false);
+  });
+
+  test("JUDGE-INPUT: background speckle below the ink floor leaves the judge's probabilities unchanged", () => {
+    const judge = loadJudge();
+    const held = judgeData(ds, "heldout");
+    for (let n = 0; n < 5; n++) {
+      const x = held.images.slice(n * 1024, (n + 1) * 1024);
+      const speckled = x.map((v, k) => (v === 0 && k % 3 !== 0 ? (0.2 * ((k * 7919) % 101)) / 101 : v));
+      expect(speckled).not.toEqual(x);
+      expect(judgeProbabilities(judge.weights, speckled)).toEqual(judgeProbabilities(judge.weights, x));
+    }
   });
 
   test("Wilson score interval: known values, bounds within [0, 1]", () => {
