@@ -3,9 +3,12 @@
  * batch (drawBatch), forward, backward (forward + gradients − forward), optimizer (AdamW, clipping and EMA: the
  * whole step − forward + gradients) — and, from `tf.profile`, the kernels of one whole step grouped by name.
  * The achieved throughput is the U-Net's counted FLOPs (glyffuser/flops.ts: forward F, a training step ≈ 3F)
- * over the measured time. Not part of `npm test`: a measurement, a few steps long.
+ * over the measured time. Phases are timed in CPU seconds of this process (process.cpuUsage: user + system), the
+ * least over the repetitions, because on a shared machine wall time mostly measures the other jobs (tfjs-wasm runs
+ * on one thread in Node, so CPU time is the time the step needs). Kernel times come from `tf.profile` and are wall
+ * time: read them as shares. Not part of `npm test`: a measurement, a few steps long.
  *
- *   npx tsx glyffuser/profile-train.ts [--backend tfjs-wasm] [--batch 16] [--reps 3] [--json FILE]
+ *   npx tsx glyffuser/profile-train.ts [--backend tfjs-wasm] [--batch 16] [--reps 5] [--json FILE]
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { createTfjsBackend, type TfjsKind } from "../adapters/tfjs/index.ts";
@@ -32,9 +35,15 @@ function batchTensors(tf: TF, s: TrainState, b: HostBatch) {
   };
 }
 
-/** Seconds of the forward pass alone (the loss read back). */
+/** CPU seconds (user + system) of this process since `since` (a process.cpuUsage() value). */
+function cpuSecondsSince(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
+/** CPU seconds of the forward pass alone (the loss read back). */
 async function timeForward(tf: TF, s: TrainState, b: HostBatch): Promise<number> {
-  const t0 = performance.now();
+  const t0 = process.cpuUsage();
   const out = tf.tidy(() => {
     const x = batchTensors(tf, s, b);
     const pred = tfjsUNetForward(tf, s.config.unet, s.params as unknown as TfjsParams, x);
@@ -42,12 +51,12 @@ async function timeForward(tf: TF, s: TrainState, b: HostBatch): Promise<number>
   });
   await out.data();
   out.dispose();
-  return (performance.now() - t0) / 1000;
+  return cpuSecondsSince(t0);
 }
 
-/** Seconds of forward + gradients (every gradient's sum read back, so all of them are computed). */
+/** CPU seconds of forward + gradients (every gradient's sum read back, so all of them are computed). */
 async function timeForwardBackward(tf: TF, s: TrainState, b: HostBatch): Promise<number> {
-  const t0 = performance.now();
+  const t0 = process.cpuUsage();
   const out = tf.tidy(() => {
     const x = batchTensors(tf, s, b);
     const { value, grads } = tf.variableGrads(() => {
@@ -58,19 +67,19 @@ async function timeForwardBackward(tf: TF, s: TrainState, b: HostBatch): Promise
   });
   await out.data();
   out.dispose();
-  return (performance.now() - t0) / 1000;
+  return cpuSecondsSince(t0);
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const least = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function profileTrainCommand(argv: string[]): Promise<number> {
   const { values: o } = parseCli(argv, { backend: { type: "string" }, batch: { type: "string" }, reps: { type: "string" }, json: { type: "string" } }, "profile-train");
-  if (o.help) { process.stdout.write("Usage: npx tsx glyffuser/profile-train.ts [--backend tfjs-wasm] [--batch 16] [--reps 3] [--json FILE]\n"); return 0; }
+  if (o.help) { process.stdout.write("Usage: npx tsx glyffuser/profile-train.ts [--backend tfjs-wasm] [--batch 16] [--reps 5] [--json FILE]\n"); return 0; }
   const backendName = o.backend ?? "tfjs-wasm";
   if (!backendName.startsWith("tfjs-")) throw new ConfigError("--backend", backendName, "a tfjs backend (tfjs-wasm, tfjs-cpu, tfjs-node, tfjs-webgpu)");
   const backend = await createTfjsBackend(backendName.slice(5) as TfjsKind);
   const tf = await import("@tensorflow/tfjs");
-  const reps = intOption("reps", o.reps, 3);
+  const reps = intOption("reps", o.reps, 5);
   const c = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, batchSize: intOption("batch", o.batch, DEFAULT_TRAIN_CONFIG.batchSize) });
   const s = initTrainState(tf, c);
   const data = loadTrainingData({ maxLength: c.maxLength });
@@ -78,14 +87,14 @@ export async function profileTrainCommand(argv: string[]): Promise<number> {
   const phases = { hostBatch: [] as number[], forward: [] as number[], forwardBackward: [] as number[], step: [] as number[] };
   await trainStep(tf, s, drawBatch(data, c, ac, 0)); // warm-up: kernels compiled, buffers allocated
   for (let r = 0; r < reps; r++) {
-    let t0 = performance.now();
+    let t0 = process.cpuUsage();
     const b = drawBatch(data, c, ac, r + 1);
-    phases.hostBatch.push((performance.now() - t0) / 1000);
+    phases.hostBatch.push(cpuSecondsSince(t0));
     phases.forward.push(await timeForward(tf, s, b));
     phases.forwardBackward.push(await timeForwardBackward(tf, s, b));
-    t0 = performance.now();
+    t0 = process.cpuUsage();
     await trainStep(tf, s, b);
-    phases.step.push((performance.now() - t0) / 1000);
+    phases.step.push(cpuSecondsSince(t0));
   }
   const profile = await tf.profile(async () => { await trainStep(tf, s, drawBatch(data, c, ac, reps + 1)); });
   const byKernel = new Map<string, { ms: number; calls: number }>();
@@ -96,7 +105,7 @@ export async function profileTrainCommand(argv: string[]): Promise<number> {
     byKernel.set(k.name, e);
   }
   disposeTrainState(s);
-  const m = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)])) as Record<keyof typeof phases, number>;
+  const m = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, least(v)])) as Record<keyof typeof phases, number>;
   const f = unetFlops(c.unet, c.batchSize);
   const kernelTotal = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
   const kernels = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).map(([name, e]) => ({ name, ms: e.ms, calls: e.calls, share: e.ms / kernelTotal }));
@@ -111,7 +120,7 @@ export async function profileTrainCommand(argv: string[]): Promise<number> {
     kernels,
   };
   const pct = (v: number) => `${((100 * v) / m.step).toFixed(0)}%`;
-  console.log(`${result.backend}, batch ${c.batchSize}, median of ${reps}`);
+  console.log(`${result.backend}, batch ${c.batchSize}, CPU seconds, least of ${reps}`);
   console.log(`step ${m.step.toFixed(3)} s: forward ${result.seconds.forward.toFixed(3)} s (${pct(result.seconds.forward)}), backward ${result.seconds.backward.toFixed(3)} s (${pct(result.seconds.backward)}), optimizer+EMA ${result.seconds.optimizerAndEma.toFixed(3)} s (${pct(result.seconds.optimizerAndEma)}); host batch ${(1000 * m.hostBatch).toFixed(1)} ms (outside trainStep)`);
   console.log(`U-Net forward ${(f.total / 1e9).toFixed(3)} GFLOP (conv ${(f.conv / 1e9).toFixed(3)}, linear ${(f.linear / 1e9).toFixed(3)}, attention ${(f.attention / 1e9).toFixed(3)}); step ≈ 3× = ${((3 * f.total) / 1e9).toFixed(3)} GFLOP → ${result.achievedGflops.toFixed(2)} GFLOP/s`);
   console.log(`kernels of one profiled step (${kernelTotal.toFixed(0)} ms):`);
