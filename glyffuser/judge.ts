@@ -8,6 +8,10 @@
  * {@link childStream}). Ink is sparse (most pixels are 0), so the first layer only visits inked pixels in both
  * passes: same result as the dense product, a few times cheaper.
  *
+ * Training glyphs are moved by up to {@link JudgeHyper.shift} pixels (redrawn every epoch): sampled glyphs are
+ * not centred exactly as the renderer centres them, and a judge trained without shifts loses 11–19 points of
+ * held-out accuracy when the glyphs move by one pixel.
+ *
  * Input (JUDGE-INPUT): ink below {@link INK_FLOOR} is set to 0 before the judge sees it, for real and generated
  * glyphs alike. Sampled glyphs carry faint speckle over the background (on the committed checkpoint about 43 % of
  * pixels hold ink in (0, 0.1), against 5 % for the rendered glyphs), which a judge trained on clean renderings
@@ -65,10 +69,32 @@ export interface JudgeHyper {
   readonly learningRate: number;
   readonly weightDecay: number;
   readonly seed: number;
+  /** Augmentation: each training glyph is shifted by (dx, dy), each uniform in {−shift, …, shift} pixels, redrawn every epoch. */
+  readonly shift: number;
 }
 
 /** The committed judge's hyper-parameters. */
-export const JUDGE_HYPER: JudgeHyper = { hidden: 64, epochs: 15, batch: 32, learningRate: 0.1, weightDecay: 1e-4, seed: 0 };
+export const JUDGE_HYPER: JudgeHyper = { hidden: 64, epochs: 25, batch: 32, learningRate: 0.1, weightDecay: 1e-4, seed: 0, shift: 1 };
+
+/** The image `x` (side √inputs) moved by (dx, dy) pixels into `out`; what moves in from outside is background (0). */
+export function shiftGlyph(x: ArrayLike<number>, dx: number, dy: number, out: Float32Array): Float32Array {
+  const S = Math.round(Math.sqrt(out.length));
+  for (let y = 0; y < S; y++) {
+    for (let c = 0; c < S; c++) {
+      const sy = y - dy, sx = c - dx;
+      out[y * S + c] = sy >= 0 && sy < S && sx >= 0 && sx < S ? x[sy * S + sx] : 0;
+    }
+  }
+  return out;
+}
+
+/** `data` with every glyph shifted by (dx, dy) (for robustness figures). */
+export function shiftedData(data: JudgeData, dx: number, dy: number): JudgeData {
+  const D = data.inputs;
+  const images = new Float32Array(data.images.length);
+  for (let n = 0; n < data.labels.length; n++) shiftGlyph(data.images.subarray(n * D, (n + 1) * D), dx, dy, images.subarray(n * D, (n + 1) * D));
+  return { ...data, images };
+}
 
 /** The judge's parameters: W₁ is [inputs][hidden] (input-major), W₂ is [hidden][classes]. */
 export interface JudgeWeights {
@@ -176,6 +202,7 @@ export function trainJudge(data: JudgeData, hyper: JudgeHyper = JUDGE_HYPER, onE
   const g1 = new Float64Array(D * H), gb1 = new Float64Array(H), g2 = new Float64Array(H * C), gb2 = new Float64Array(C);
   const a = new Float64Array(H), r = new Float64Array(H), z = new Float64Array(C), gh = new Float64Array(H);
   const shuffle = childStream(hyper.seed, "judge-shuffle");
+  const moved = new Float32Array(D);
   const order = Int32Array.from({ length: N }, (_, i) => i);
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (let i = N - 1; i > 0; i--) {
@@ -188,7 +215,9 @@ export function trainJudge(data: JudgeData, hyper: JudgeHyper = JUDGE_HYPER, onE
       g1.fill(0); gb1.fill(0); g2.fill(0); gb2.fill(0);
       for (let q = start; q < end; q++) {
         const n = order[q];
-        const x = data.images.subarray(n * D, (n + 1) * D);
+        const dx = hyper.shift > 0 ? shuffle.int(2 * hyper.shift + 1) - hyper.shift : 0;
+        const dy = hyper.shift > 0 ? shuffle.int(2 * hyper.shift + 1) - hyper.shift : 0;
+        const x = dx === 0 && dy === 0 ? data.images.subarray(n * D, (n + 1) * D) : shiftGlyph(data.images.subarray(n * D, (n + 1) * D), dx, dy, moved);
         hiddenPre(w, x, a);
         logitsOf(w, a, r, z);
         softmaxInPlace(z);
@@ -265,6 +294,8 @@ export interface JudgeManifest {
   readonly split: string;
   readonly dataset: { readonly pixelsSha256: string; readonly train: number; readonly heldOut: number };
   readonly heldOut: JudgeEvaluation;
+  /** Held-out accuracy with every glyph moved by one pixel (right, left, down, up): robustness to placement. */
+  readonly heldOutShifted: Readonly<Record<string, number>>;
   readonly trainSeconds: number;
   readonly retrain: string;
 }

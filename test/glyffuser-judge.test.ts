@@ -10,7 +10,7 @@ import { describe, expect, test } from "vitest";
 import { buildNeighbourIndex, judgeChance, RADICAL_GROUPS, scoreGlyphs } from "../glyffuser/adherence.ts";
 import { loadGlyphDataset } from "../glyffuser/dataset.ts";
 import {
-  DEFAULT_JUDGE_PATH, evaluateJudge, firstExamples, isHeldOut, JUDGE_CLASSES, JUDGE_HYPER, judgeClass, judgeData, judgeProbabilities, loadJudge, trainJudge, wilsonInterval,
+  DEFAULT_JUDGE_PATH, evaluateJudge, firstExamples, isHeldOut, JUDGE_CLASSES, JUDGE_HYPER, judgeClass, judgeData, judgeProbabilities, loadJudge, shiftedData, shiftGlyph, trainJudge, wilsonInterval,
 } from "../glyffuser/judge.ts";
 import { InputFileError } from "../reference/errors.ts";
 import { createHash } from "node:crypto";
@@ -30,6 +30,8 @@ describe("radical judge: the committed weights", () => {
     expect(ev.perClass).toEqual(m.heldOut.perClass);
     expect(ev.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(m.hyper).toEqual(JUDGE_HYPER);
+    expect(evaluateJudge(judge.weights, shiftedData(held, 1, 0)).accuracy).toBe(m.heldOutShifted.right);
+    for (const v of Object.values(m.heldOutShifted)) expect(v).toBeGreaterThanOrEqual(0.85);
   });
 
   test("a corrupt or missing weights file is an InputFileError naming it", () => {
@@ -57,7 +59,7 @@ describe("radical judge: split and training", () => {
 
   test("re-training on a small subset is deterministic (bit for bit), and another seed gives other weights", () => {
     const small = firstExamples(judgeData(ds, "train"), 200);
-    const hyper = { ...JUDGE_HYPER, hidden: 8, epochs: 2 };
+    const hyper = { ...JUDGE_HYPER, hidden: 8, epochs: 2 }; // with the shift augmentation of the committed judge
     const a = trainJudge(small, hyper);
     const b = trainJudge(small, hyper);
     const c = trainJudge(small, { ...hyper, seed: 1 });
@@ -74,6 +76,14 @@ describe("radical judge: split and training", () => {
       expect(speckled).not.toEqual(x);
       expect(judgeProbabilities(judge.weights, speckled)).toEqual(judgeProbabilities(judge.weights, x));
     }
+  });
+
+  test("shiftGlyph moves ink by (dx, dy) and fills with background", () => {
+    const x = new Float32Array(16);
+    x[1 * 4 + 1] = 1;
+    const out = shiftGlyph(x, 2, -1, new Float32Array(16));
+    expect([...out].map((v, i) => (v ? i : -1)).filter((i) => i >= 0)).toEqual([0 * 4 + 3]);
+    expect([...shiftGlyph(x, 3, 0, new Float32Array(16))].every((v) => v === 0)).toBe(true);
   });
 
   test("Wilson score interval: known values, bounds within [0, 1]", () => {
