@@ -13,6 +13,7 @@ import {
   DEFAULT_JUDGE_PATH, evaluateJudge, firstExamples, isHeldOut, JUDGE_CLASSES, JUDGE_HYPER, judgeClass, judgeData, judgeProbabilities, loadJudge, shiftedData, shiftGlyph, trainJudge, wilsonInterval,
 } from "../glyffuser/judge.ts";
 import { InputFileError } from "../reference/errors.ts";
+import { ADHERENCE_HELP, adherenceCommand } from "../cli/adherence.ts";
 import { createHash } from "node:crypto";
 
 const ds = loadGlyphDataset();
@@ -119,5 +120,12 @@ describe("adherence scoring with the judge", () => {
       expect(c).toBeGreaterThan(0.07);
       expect(c).toBeLessThan(0.13);
     }
+  });
+});
+
+describe("diffspec adherence: the judge option", () => {
+  test("a missing judge is an InputFileError naming it, raised before any sampling; --help names the option", async () => {
+    await expect(adherenceCommand(["--judge", "/nonexistent/judge.json"])).rejects.toThrow(/\/nonexistent\/judge\.json: missing/);
+    expect(ADHERENCE_HELP).toMatch(/--judge PATH/);
   });
 });
