@@ -3,17 +3,10 @@
  * ({ backend, seed, results: [{ clause, property, status, message?, seed?, path? }] } plus more
  * fields), JUnit XML for CI systems and a Markdown/HTML clause table.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { counts, summaryLine, type Report, type Result } from "./runner.ts";
 
-/** Writes a file atomically (temporary file in the same folder, then rename). */
-export function writeFileAtomic(path: string, content: string | Uint8Array): void {
-  mkdirSync(dirname(path) || ".", { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
-}
+/** The project's one atomic writer (temporary file in the same folder, removed on failure; only regular files are replaced). */
+export { writeFileAtomic } from "../glyffuser/checkpoint.ts";
 
 const MARK: Record<Result["status"], string> = { passed: "ok  ", failed: "FAIL", skipped: "skip", xfail: "xfail", missing: "MISS" };
 
