@@ -142,31 +142,31 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     for (const p of all) process.stdout.write(`${p.clause} ${p.name}  [${p.scope}, ${p.kind}${p.needs?.length ? `, needs ${p.needs.join(" ")}` : ""}]\n`);
     return 0;
   }
-  const opened = await openForRun(s);
   const tty = process.stderr.isTTY;
   const partial: Result[] = [];
   const started = Date.now();
-  const base = { backend: opened.backend, backendArg: backendArgOf(s.spec), seed: s.seed, profile: s.profile, skips: s.skips, xfails: s.xfails, clauses: values.clause, property: values.property, path: values.path };
-  // If this process ends before the run returns (an in-process backend calling process.exit, an uncaught error),
-  // the summary and the reports of what ran are still written.
-  const guards = installRunGuards({
-    onSignal: () => { if (!(opened.backend as { unavailable?: string }).unavailable && "kill" in opened.backend) (opened.backend as SupervisedBackend).kill(); },
-    onEarlyExit: (why) => finish(s, { ...reportSkeleton(base, opened.backend, started), results: partial, interrupted: why }),
-  });
+  let backend: RunOptions["backend"] | undefined;
+  // Installed first: a signal while the backend opens still ends with a summary. If this process ends before
+  // the run returns (an in-process backend calling process.exit, an uncaught error), what ran is still reported.
+  const guards = installRunGuards({ onEarlyExit: (why) => finish(s, { ...reportSkeleton(s, backend, started), results: partial, interrupted: why }) });
   let report: Report;
   try {
-    report = await runConformance(all, {
-      ...base,
-      callTimeoutMs: s.callTimeoutMs,
-      propertyTimeoutMs: s.propertyTimeoutMs,
-      signal: guards.signal,
-      onResult: (r, done, total) => { partial.push(r); if (tty) progress(r, done, total); },
-    });
+    const opened = await openForRun(s);
+    backend = opened.backend;
+    try {
+      report = await runConformance(all, {
+        backend, backendArg: backendArgOf(s.spec), seed: s.seed, profile: s.profile, skips: s.skips, xfails: s.xfails,
+        clauses: values.clause, property: values.property, path: values.path,
+        callTimeoutMs: s.callTimeoutMs, propertyTimeoutMs: s.propertyTimeoutMs, signal: guards.signal,
+        onResult: (r, done, total) => { partial.push(r); if (tty) progress(r, done, total); },
+      });
+    } finally {
+      if (tty) process.stderr.write("\r\x1b[K");
+      await opened.close();
+    }
   } finally {
-    if (tty) process.stderr.write("\r\x1b[K");
-    await opened.close();
+    guards.done();
   }
-  guards.done();
   return finish(s, report);
 }
 
@@ -185,11 +185,11 @@ function finish(s: ConformanceSettings, report: Report): number {
   return exitCode(counts(report.results), { allowEmpty: s.allowEmpty, interrupted: report.interrupted });
 }
 
-function reportSkeleton(base: { backend: RunOptions["backend"]; seed: number; profile: Profile }, b: RunOptions["backend"], started: number): Report {
+function reportSkeleton(s: ConformanceSettings, b: RunOptions["backend"] | undefined, started: number): Report {
   return {
-    backend: b.name, detail: "detail" in b && typeof b.detail === "string" ? b.detail : undefined, seed: base.seed, profile: base.profile,
-    date: new Date().toISOString(), results: [], warnings: [], wallMs: Date.now() - started,
-    unavailable: "unavailable" in b ? b.unavailable : undefined,
+    backend: b?.name ?? (s.spec.kind === "adapter" ? s.spec.path : s.spec.name), detail: b && "detail" in b && typeof b.detail === "string" ? b.detail : undefined,
+    seed: s.seed, profile: s.profile, date: new Date().toISOString(), results: [], warnings: [], wallMs: Date.now() - started,
+    unavailable: b && "unavailable" in b ? b.unavailable : undefined,
   };
 }
 

@@ -13,8 +13,6 @@ export interface RunGuards {
 }
 
 export function installRunGuards(o: {
-  /** Called on the first signal, after the abort (e.g. to stop a supervised backend at once). */
-  onSignal?: () => void;
   /** Writes what ran and returns the exit code; called once when the process ends before done(). */
   onEarlyExit: (why: string) => number;
 }): RunGuards {
@@ -26,8 +24,7 @@ export function installRunGuards(o: {
   };
   const onSig = (sig: NodeJS.Signals): void => {
     if (!controller.signal.aborted) {
-      controller.abort(sig);
-      o.onSignal?.();
+      controller.abort(sig); // a supervised backend is stopped at once (conformance/isolation/supervisor.ts)
       return;
     }
     process.exit(early(sig)); // a second signal: the property in progress does not stop (in-process backend)
