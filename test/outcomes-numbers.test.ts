@@ -29,3 +29,30 @@ describe("SAMP-EXPINT-SCHEDULE trailing spacing with lambdaMinClipped", () => {
     expect(spacedTimesteps(16, 1148, "trailing", 0, 1148, "math")).toEqual(spacedTimesteps(16, 1148, "trailing", 0, 1148, "diffusers"));
   });
 });
+
+describe("reports escape every byte (JUnit XML, HTML, Markdown)", async () => {
+  const { junitReport, htmlReport, markdownReport } = await import("../conformance/report.ts");
+  const nasty = "\u001b[31mred\u001b[0m NUL\u0000 bell\u0007 <script>alert(1)</script> | a & b \ud800 `x` *y*\nnext";
+  const report = {
+    backend: "b<1>", seed: 1, profile: "quick" as const, date: "d", warnings: [], wallMs: 1,
+    results: [{ clause: "C-1", property: "p", status: "failed" as const, message: nasty, replay: "npx diffspec \u0000", durationMs: 1 }],
+  };
+  test("JUnit XML holds no character XML 1.0 forbids, and no unescaped markup", () => {
+    const x = junitReport(report);
+    expect(x).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF]/);
+    expect(x).not.toContain("<script>");
+    expect(x).toContain("\\u{1b}[31mred");
+    expect(x).toContain("NUL\\u{0}");
+  });
+  test("HTML and Markdown escape markup and make control characters visible", () => {
+    const h = htmlReport(report);
+    expect(h).not.toContain("<script>");
+    expect(h).not.toMatch(/[\u0000\u0007\u001b]/);
+    const m = markdownReport(report);
+    expect(m).not.toContain("<script>");
+    expect(m).not.toMatch(/[\u0000\u0007\u001b]/);
+    const row = m.split("\n").find((l) => l.startsWith("| C-1"))!;
+    expect(row.split(/(?<!\\)\|/).length).toBe(6); // 4 cells: the message's "|" is escaped
+    expect(m).toContain("&lt;script&gt;");
+  });
+});
