@@ -3,7 +3,7 @@
  * `sample --out DIR`, no silent prompt changes, a manifest confined to its folder, a torn log line.
  */
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../cli/main.ts";
@@ -36,6 +36,29 @@ describe("train: numbers are checked, named and bounded before a backend starts 
     const [code, err] = await stderrOf(() => main(["train", ...args, "--out", join(tmp, "run")]));
     expect(code).toBe(2);
     expect(err).toMatch(message);
+  });
+});
+
+describe("bench: bounded step counts (exit 2)", () => {
+  test.each([["1e9"], ["1000000000"], ["0"]])("--steps %s", async (steps) => {
+    const [code, err] = await stderrOf(() => main(["bench", "--quick", "--steps", steps, "--no-learned"]));
+    expect(code).toBe(2);
+    expect(err).toMatch(/--steps = .* each in \[1, 10000\]/);
+  });
+});
+
+describe("safe writes", () => {
+  test("the atomic writer never replaces a non-regular file, and a failed write leaves no temporary file", async () => {
+    const { writeFileAtomic } = await import("../conformance/report.ts");
+    const { writeOutputs } = await import("../cli/output.ts");
+    expect(() => writeFileAtomic("/dev/null", "x")).toThrow(/is a device; diffspec writes only regular files/);
+    expect(statSync("/dev/null").isCharacterDevice()).toBe(true);
+    const file = join(tmp, "a-file");
+    writeFileSync(file, "");
+    const failed = writeOutputs([{ path: join(file, "report.json"), content: () => "{}" }, { path: join(tmp, "ok.json"), content: () => "{}" }]);
+    expect(failed).toHaveLength(1);
+    expect(readFileSync(join(tmp, "ok.json"), "utf8")).toBe("{}");
+    expect(readdirSync(tmp).filter((f) => f.includes(".tmp-"))).toEqual([]);
   });
 });
 

@@ -10,7 +10,7 @@ import { loadAllProperties, type RunOptions } from "../conformance/runner.ts";
 import { SupervisedBackend } from "../conformance/isolation/supervisor.ts";
 import { InputFileError } from "../reference/errors.ts";
 
-const [combine, transfer] = await loadAllProperties(join(import.meta.dirname, "isolation-properties"));
+const [combine, spin, transfer] = await loadAllProperties(join(import.meta.dirname, "isolation-properties"));
 const opts = (): RunOptions => ({ backend: { unavailable: "", name: "" }, backendArg: "--adapter x", seed: 1, profile: "quick", callTimeoutMs: 400, propertyTimeoutMs: 20_000 });
 
 async function outcomes(adapter: string, memoryLimitMb = 4096): Promise<[string, string | undefined, string]> {
@@ -40,6 +40,17 @@ describe("a supervised backend's misbehaviour fails the property in progress, an
     expect(status).toBe("failed");
     expect(msg).toMatch(/more than --memory-limit 300 MB|ran out of memory/);
     expect(next).toBe("passed");
+  }, 60_000);
+
+  test("a property whose own code loops synchronously is stopped at --property-timeout", async () => {
+    const sup = new SupervisedBackend({ kind: "adapter", path: "adapters/examples/float32-array.ts" }, { memoryLimitMb: 1024, log: () => {} });
+    await sup.start();
+    const a = await sup.execute(spin, { ...opts(), propertyTimeoutMs: 300 });
+    const b = await sup.execute(transfer, opts());
+    await sup.close();
+    expect(a.status).toBe("failed");
+    expect(a.message).toMatch(/property T-SPIN property-code-loops did not finish within 300 ms \(the backend process was stopped\)/);
+    expect(b.status).toBe("passed");
   }, 60_000);
 
   test("createBackend() throwing a plain Error is an InputFileError naming the adapter and the error", async () => {

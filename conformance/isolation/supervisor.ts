@@ -17,7 +17,7 @@ import { WATCHDOG_MARK, type ChildConfig, type ChildMessage, type ParentMessage,
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Extra time the parent gives a property beyond its own limit before it stops the child (the child's timer reports first). */
-const PROPERTY_GRACE_MS = 5000;
+const PROPERTY_GRACE_MS = 1000;
 const STDERR_TAIL = 4000;
 /** tsx's ESM loader, which lets the child load TypeScript (the properties, a user's .ts adapter). */
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href;
