@@ -137,9 +137,8 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     return code;
   }
   const s = conformanceSettings(values);
-  const all = await loadAllProperties();
   if (values.list) {
-    for (const p of all) process.stdout.write(`${p.clause} ${p.name}  [${p.scope}, ${p.kind}${p.needs?.length ? `, needs ${p.needs.join(" ")}` : ""}]\n`);
+    for (const p of await loadAllProperties()) process.stdout.write(`${p.clause} ${p.name}  [${p.scope}, ${p.kind}${p.needs?.length ? `, needs ${p.needs.join(" ")}` : ""}]\n`);
     return 0;
   }
   const tty = process.stderr.isTTY;
@@ -151,7 +150,8 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
   const guards = installRunGuards({ onEarlyExit: (why) => finish(s, { ...reportSkeleton(s, backend, started), results: partial, interrupted: why }) });
   let report: Report;
   try {
-    const opened = await openForRun(s);
+    // The backend's process starts while this one loads the properties (two processes, two cores).
+    const [opened, all] = await Promise.all([openForRun(s), loadAllProperties()]);
     backend = opened.backend;
     try {
       report = await runConformance(all, {
