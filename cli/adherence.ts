@@ -1,8 +1,8 @@
 /** `diffspec adherence`: measure the glyffuser's prompt adherence against chance (glyffuser/adherence.ts). */
 import { relative } from "node:path";
-import { parse, intOption } from "./args.ts";
+import { parse, intOption, seedOption } from "./args.ts";
+import { checkOutputFile, writeOutputs } from "./output.ts";
 import { ConfigError } from "../reference/errors.ts";
-import { writeFileAtomic } from "../glyffuser/checkpoint.ts";
 import { adherenceTable, measureAdherence, RADICAL_GROUPS } from "../glyffuser/adherence.ts";
 import { loadGlyphDataset } from "../glyffuser/dataset.ts";
 import { loadModel } from "../glyffuser/model.ts";
@@ -46,7 +46,9 @@ export async function adherenceCommand(argv: string[]): Promise<number> {
   const perPrompt = intOption("per-prompt", o["per-prompt"], 8);
   if (perPrompt < 1 || perPrompt > 256) throw new ConfigError("--per-prompt", perPrompt, "an integer in [1, 256]");
   const sampler = o.sampler ?? "dpmpp-2m";
-  const seed = intOption("seed", o.seed, 0);
+  const seed = seedOption("seed", o.seed, 0);
+  checkOutputFile("--json", o.json);
+  checkOutputFile("--markdown", o.markdown);
   const backend = o.backend ?? "onnxruntime-cpu";
   for (const steps of stepCounts) for (const guidance of guidances) validateSampleOptions({ prompts: ["x"], steps, guidance, sampler, seed, backend });
   const model = loadModel(o.model);
@@ -58,7 +60,10 @@ export async function adherenceCommand(argv: string[]): Promise<number> {
   });
   const table = adherenceTable(report);
   process.stdout.write(`${table}\n\nmodel ${model.manifestPath}; ${sampler}; ${perPrompt} glyphs per prompt; seed ${seed}; near-copy: L2 < ${report.nearCopyThreshold.toFixed(2)} (half the median train-train NN distance ${report.medianTrainNN.toFixed(2)}); ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
-  if (o.json) writeFileAtomic(o.json, JSON.stringify({ model: relative(process.cwd(), model.manifestPath), ...report }, null, 2) + "\n");
-  if (o.markdown) writeFileAtomic(o.markdown, table + "\n");
-  return 0;
+  const failed = writeOutputs([
+    { path: o.json, content: () => JSON.stringify({ model: relative(process.cwd(), model.manifestPath), ...report }, null, 2) + "\n" },
+    { path: o.markdown, content: () => table + "\n" },
+  ]);
+  for (const f of failed) process.stderr.write(`diffspec adherence: not written: ${f}\n`);
+  return failed.length ? 2 : 0;
 }
