@@ -65,6 +65,7 @@ setInterval(() => {
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]) as ChildConfig;
   process.on("SIGINT", () => {}); // Ctrl-C reaches the whole process group: the CLI decides, and stops this process.
+  process.on("disconnect", () => process.exit(0)); // the CLI is gone (even killed): no orphan keeps running
   process.on("uncaughtException", (e) => fatal("uncaught exception", e));
   process.on("unhandledRejection", (e) => fatal("unhandled promise rejection", e));
   new Worker(WATCHDOG, { eval: true, workerData: { shared, base, memoryLimitMb: config.memoryLimitMb } }).unref();
