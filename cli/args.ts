@@ -24,6 +24,8 @@ export function parse<const O extends Options>(argv: string[], options: O, comma
 export interface Range {
   min: number;
   max: number;
+  /** The minimum itself is not allowed: (min, max]. */
+  minExclusive?: boolean;
 }
 
 /** Seeds are unsigned 32-bit integers: every seed names one run, none aliases another. */
@@ -35,7 +37,8 @@ const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 const describe = (r: Range, integer: boolean): string =>
-  `${integer ? "an integer" : "a number"} in [${r.min}, ${r.max}]${integer ? " (decimal digits)" : ""}`;
+  `${integer ? "an integer" : "a number"} in ${r.minExclusive ? "(" : "["}${r.min}, ${r.max}]${integer ? " (decimal digits)" : ""}`;
+const below = (n: number, r: Range): boolean => (r.minExclusive ? n <= r.min : n < r.min);
 
 /** An integer option within `range`, its fallback when absent, or a ConfigError naming it and the range. */
 export function intOption(name: string, v: string | undefined, fallback: number, range: Range = { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }): number {
@@ -49,7 +52,7 @@ export function intOption(name: string, v: string | undefined, fallback: number,
 export function numberOption(name: string, v: string | undefined, fallback: number, range: Range): number {
   if (v === undefined) return fallback;
   const n = Number(v.trim());
-  if (!DECIMAL.test(v.trim()) || !Number.isFinite(n) || n < range.min || n > range.max) throw new ConfigError(`--${name}`, v, describe(range, false));
+  if (!DECIMAL.test(v.trim()) || !Number.isFinite(n) || below(n, range) || n > range.max) throw new ConfigError(`--${name}`, v, describe(range, false));
   return n;
 }
 

@@ -71,8 +71,8 @@ async function chooseBackend(name: string): Promise<string> {
 /** The ranges of train's numbers (documented in TRAIN_HELP; validateTrainConfig checks the config they make). */
 const RANGES = {
   steps: { min: 1, max: 10_000_000 }, batch: { min: 1, max: 1024 }, warmup: { min: 0, max: 10_000_000 }, limit: { min: 1, max: 10_000_000 },
-  channels: { min: 1, max: 1024 }, "checkpoint-every": { min: 1, max: 10_000_000 }, lr: { min: Number.MIN_VALUE, max: 1 }, unit: { min: 0, max: 1 },
-  "min-snr": { min: Number.MIN_VALUE, max: 1e6 }, minutes: { min: Number.MIN_VALUE, max: 1e7 },
+  channels: { min: 1, max: 1024 }, "checkpoint-every": { min: 1, max: 10_000_000 }, lr: { min: 0, max: 1, minExclusive: true }, unit: { min: 0, max: 1 },
+  "min-snr": { min: 0, max: 1e6, minExclusive: true }, minutes: { min: 0, max: 1e7, minExclusive: true },
 } as const;
 
 export async function trainCommand(argv: string[]): Promise<number> {

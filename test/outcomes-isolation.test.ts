@@ -11,12 +11,12 @@ import { SupervisedBackend } from "../conformance/isolation/supervisor.ts";
 import { InputFileError } from "../reference/errors.ts";
 
 const [combine, spin, transfer] = await loadAllProperties(join(import.meta.dirname, "isolation-properties"));
-const opts = (): RunOptions => ({ backend: { unavailable: "", name: "" }, backendArg: "--adapter x", seed: 1, profile: "quick", callTimeoutMs: 400, propertyTimeoutMs: 20_000 });
+const opts = (): RunOptions => ({ backend: { unavailable: "", name: "" }, backendArg: "--adapter x", seed: 1, profile: "quick", callTimeoutMs: 30_000, propertyTimeoutMs: 60_000 });
 
-async function outcomes(adapter: string, memoryLimitMb = 4096): Promise<[string, string | undefined, string]> {
+async function outcomes(adapter: string, memoryLimitMb = 4096, callTimeoutMs = 30_000): Promise<[string, string | undefined, string]> {
   const sup = new SupervisedBackend({ kind: "adapter", path: `adapters/examples/broken/${adapter}.ts` }, { memoryLimitMb, log: () => {} });
   await sup.start();
-  const a = await sup.execute(combine, opts());
+  const a = await sup.execute(combine, { ...opts(), callTimeoutMs });
   const b = await sup.execute(transfer, opts());
   await sup.close();
   return [a.status, a.message, b.status];
@@ -29,14 +29,15 @@ describe("a supervised backend's misbehaviour fails the property in progress, an
     ["unhandled-rejection", /unhandled promise rejection in the backend process: TypeError: queue submit failed/],
     ["spins", /broken-spins\.combine\(\) did not return within 400 ms: it blocked the event loop/],
   ])("%s", async (adapter, message) => {
-    const [status, msg, next] = await outcomes(adapter);
+    const [status, msg, next] = await outcomes(adapter, 4096, adapter === "spins" ? 400 : 30_000);
     expect(status).toBe("failed");
     expect(msg).toMatch(message);
     expect(next).toBe("passed");
   }, 60_000);
 
   test("eats-memory: stopped at --memory-limit", async () => {
-    const [status, msg, next] = await outcomes("eats-memory", 300);
+    // A per-call limit far beyond the time the allocations take even on a loaded machine: only memory stops it.
+    const [status, msg, next] = await outcomes("eats-memory", 300, 120_000);
     expect(status).toBe("failed");
     expect(msg).toMatch(/more than --memory-limit 300 MB|ran out of memory/);
     expect(next).toBe("passed");
