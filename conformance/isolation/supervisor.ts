@@ -19,8 +19,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Extra time the parent gives a property beyond its own limit before it stops the child (the child's timer reports first). */
 const PROPERTY_GRACE_MS = 1000;
 const STDERR_TAIL = 4000;
-/** tsx's ESM loader, which lets the child load TypeScript (the properties, a user's .ts adapter). */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href;
+/**
+ * The child's entry and Node options. From the sources (a clone) the child is child.ts under tsx's ESM
+ * loader; from the installed package it is the built child.js (a user's .ts adapter is then loaded through
+ * tsx on demand by adapters/load.ts, as in the CLI's own process).
+ */
+const FROM_SOURCES = fileURLToPath(import.meta.url).endsWith(".ts");
+const CHILD_ENTRY = join(here, FROM_SOURCES ? "child.ts" : "child.js");
+const loaderArgs = (): string[] => (FROM_SOURCES ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href] : []);
 
 export interface SupervisorOptions {
   memoryLimitMb: number;
@@ -131,8 +137,8 @@ export class SupervisedBackend implements PropertyExecutor {
 
   private spawn(): Child {
     const config: ChildConfig = { spec: this.spec, memoryLimitMb: this.options.memoryLimitMb };
-    const proc = fork(join(here, "child.ts"), [JSON.stringify(config)], {
-      execArgv: ["--import", TSX_LOADER, `--max-old-space-size=${this.options.memoryLimitMb}`],
+    const proc = fork(CHILD_ENTRY, [JSON.stringify(config)], {
+      execArgv: [...loaderArgs(), `--max-old-space-size=${this.options.memoryLimitMb}`],
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
     const log = this.options.log ?? ((t: string) => void process.stderr.write(t));
