@@ -77,7 +77,7 @@ describe("reports are written and the summary printed when the run is cut short"
   test("createBackend() throwing a plain Error: one line naming the adapter, exit 2", () => {
     const r = diffspec("conformance", "--adapter", "adapters/examples/broken/create-throws.ts");
     expect(r.code).toBe(2);
-    expect(r.err.trim()).toMatch(/^diffspec conformance: InputFileError: adapters\/examples\/broken\/create-throws\.ts: the adapter's backend could not be created: Error: could not open \/dev\/dri\/renderD128$/);
+    expect(r.err.trim()).toMatch(/^diffspec conformance: InputFileError: adapters\/examples\/broken\/create-throws\.ts: the adapter's createBackend\(\) threw: could not open \/dev\/dri\/renderD128$/);
   }, 60_000);
 
   test("SIGINT during a property: exit 130, the summary and the report of what ran", async () => {

@@ -58,6 +58,6 @@ describe("a supervised backend's misbehaviour fails the property in progress, an
     const sup = new SupervisedBackend({ kind: "adapter", path: "adapters/examples/broken/create-throws.ts" }, { memoryLimitMb: 1024, log: () => {} });
     const e = await sup.start().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(InputFileError);
-    expect((e as Error).message).toMatch(/create-throws\.ts: the adapter's backend could not be created: Error: could not open \/dev\/dri\/renderD128/);
+    expect((e as Error).message).toMatch(/create-throws\.ts: the adapter's createBackend\(\) threw: could not open \/dev\/dri\/renderD128/);
   }, 30_000);
 });
