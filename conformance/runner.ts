@@ -85,7 +85,15 @@ export interface RunOptions {
   propertyTimeoutMs?: number;
   onResult?: (r: Result, done: number, total: number) => void;
   /** Aborting it ends the run after the property in progress (whose executor may stop it at once). */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
+}
+
+/** The part of an AbortSignal the runner uses (structural: the public types need no DOM or Node typings). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
