@@ -153,7 +153,7 @@ export async function runOne(p: PropertyDef, backend: Backend<any>, o: Omit<RunO
     const inner = (e as { cause?: unknown }).cause;
     if (inner instanceof MissingPrimitiveError) return { status: "missing", message: inner.message };
     if (e instanceof PropertyFailure) {
-      const seed = e.seed ?? o.seed;
+      const seed = (e.seed ?? o.seed) >>> 0; // fast-check reports a seed ≥ 2³¹ as its signed alias; --seed takes [0, 2³² − 1]
       return { status: "failed", message: e.message, seed, path: e.path, replay: replayCommand(o, p, seed, e.path) };
     }
     const msg = e instanceof TimeoutError ? e.message : `${(e as Error)?.name ?? "Error"}: ${(e as Error)?.message ?? String(e)}`;

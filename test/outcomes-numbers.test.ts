@@ -56,3 +56,23 @@ describe("reports escape every byte (JUnit XML, HTML, Markdown)", async () => {
     expect(m).toContain("&lt;script&gt;");
   });
 });
+
+describe("found by bench/seed-sweep.sh", async () => {
+  const { runConformance, loadAllProperties } = await import("../conformance/runner.ts");
+  const { checkProperty } = await import("../conformance/check.ts");
+  const fc = (await import("fast-check")).default;
+  const base = { backendArg: "--backend reference", profile: "quick" as const };
+
+  test("SCORE-LOW-DENSITY exact-score-grows-away-from-the-data at distance 870 (rounding of the responsibilities) passes its replay", async () => {
+    const all = (await loadAllProperties()).filter((p) => p.clause === "SCORE-LOW-DENSITY" && p.name === "exact-score-grows-away-from-the-data");
+    const r = await runConformance(all, { ...base, backend: referenceBackend, seed: 3667589974, path: "12:1:1:1:1:6:20:7:1:2:1:2:4:2:5:3:1:2:3:3:3:49:4:4:4:4:19:0:1:1:1:2:1:8:7:9:1:3:2:1:3:3:1:2:1:2:1:1:2:2:1:23:5:1:1:1:2:4:2:2:1:2:2:1:1:4:1:1:2:8:6:8:2:1:1:2:3:1:3:1:4:2:2:11:1:1:1:1:5:14:2:4:1:3:2:1:1:3:1:5:1:1:2:1:2:1:1:4:6:16:6:3:5:1:1:1:3:1:2:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:9:1:7:3:5:4:2:5:3:3:6:2:3:2:13:2:2:5:2:4:3:2:2:5:3:6:3:2:3:5:2:3:3:2:3:3:9:3:2:2:4:2:17:5:2:10:2:3:3:2:2:5:3:2:4:6:9:2:3:2:4:3:5:2:21:2:4:4:3:4:7:2:5:3:4:2:2:2:2:2:2:2:3:6:3:2:5:2:24:11:3:3:2:2:2:2:2:2:5:5:2:4:3:2:3:3:3:2:25:2:2:2:3:2:2:2:3:7:5:2:6:2:3:2:2:3:4:2:4:4:2:30:3:4:4:4:3:3:4:2:2:2:2:2:2:3:3:3:4:4:3:5:2:6" });
+    expect(r.results.map((x) => [x.status, x.message])).toEqual([["passed", undefined]]);
+  });
+
+  test("a failure's replay seed is the unsigned seed --seed accepts, not fast-check's signed alias", async () => {
+    const failing = { clause: "T-FAIL", name: "always", scope: "backend" as const, kind: "property" as const, run: (ctx: Parameters<typeof checkProperty>[0]) => checkProperty(ctx, fc.property(fc.integer(), () => false)) };
+    const r = await runConformance([failing], { ...base, backend: referenceBackend, seed: 3667589974 });
+    expect(r.results[0].seed).toBe(3667589974);
+    expect(r.results[0].replay).toMatch(/--seed 3667589974 /);
+  });
+});
