@@ -372,16 +372,29 @@ export const COPY_FLOOR_DEFINITION =
   "so that the copies stream through the same level of the memory hierarchy as the run, right after it, under the same load. copy floor µs = the median over runs of that time per step; ratio = the median over runs of " +
   "(run time / its copy floor). `hot` columns: the same copies on 2 buffers (the most cache-friendly copy, a stricter floor).";
 
+/**
+ * The shortest span a copy timing may measure: the clocks tick in whole µs, so `count` copies of a small
+ * tensor can read 0 µs (a floor of 0, a ratio of ∞, a NaN median). The copies are repeated in rounds of
+ * `count` until at least this much time has passed, and the time of one round is the mean over rounds
+ * (quantisation error ≤ 1 µs / MIN_TIMED_US = 1 %).
+ */
+export const MIN_TIMED_US = 100;
+
 /** µs for `count` copies of n float32 values around a pool of `pool` distinct buffers (pool[j] → pool[j + 1], then j += 2). */
 export function timeCopies(n: number, pool: number, count: number): number {
   const K = Math.max(2, Math.round(pool));
   const bufs = copyPool(n, K);
   let j = copyCursor;
+  let rounds = 0;
+  let us = 0;
   const t0 = clockUs();
-  for (let c = 0; c < count; c++) { bufs[(j + 1) % K].set(bufs[j % K]); j += 2; }
-  const us = clockUs() - t0;
+  do {
+    for (let c = 0; c < count; c++) { bufs[(j + 1) % K].set(bufs[j % K]); j += 2; }
+    rounds++;
+    us = clockUs() - t0;
+  } while (us < MIN_TIMED_US);
   copyCursor = j % (2 * K);
-  return us;
+  return us / rounds;
 }
 let copyCursor = 0;
 

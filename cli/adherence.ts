@@ -1,8 +1,8 @@
 /** `diffspec adherence`: measure the glyffuser's prompt adherence against chance (glyffuser/adherence.ts). */
 import { relative } from "node:path";
-import { parse, intOption } from "./args.ts";
+import { parse, intOption, seedOption } from "./args.ts";
+import { checkOutputFile, writeOutputs } from "./output.ts";
 import { ConfigError } from "../reference/errors.ts";
-import { writeFileAtomic } from "../glyffuser/checkpoint.ts";
 import { adherenceTable, judgeLine, measureAdherence, RADICAL_GROUPS } from "../glyffuser/adherence.ts";
 import { loadJudge } from "../glyffuser/judge.ts";
 import { loadGlyphDataset } from "../glyffuser/dataset.ts";
@@ -49,7 +49,9 @@ export async function adherenceCommand(argv: string[]): Promise<number> {
   const perPrompt = intOption("per-prompt", o["per-prompt"], 8);
   if (perPrompt < 1 || perPrompt > 256) throw new ConfigError("--per-prompt", perPrompt, "an integer in [1, 256]");
   const sampler = o.sampler ?? "dpmpp-2m";
-  const seed = intOption("seed", o.seed, 0);
+  const seed = seedOption("seed", o.seed, 0);
+  checkOutputFile("--json", o.json);
+  checkOutputFile("--markdown", o.markdown);
   const backend = o.backend ?? "onnxruntime-cpu";
   for (const steps of stepCounts) for (const guidance of guidances) validateSampleOptions({ prompts: ["x"], steps, guidance, sampler, seed, backend });
   const model = loadModel(o.model);
@@ -62,7 +64,10 @@ export async function adherenceCommand(argv: string[]): Promise<number> {
   });
   const table = adherenceTable(report);
   process.stdout.write(`${judgeLine(report)}\n\n${table}\n\ncells: share judged to carry the group's radical (${report.interval}); model ${model.manifestPath}; ${sampler}; ${perPrompt} glyphs per prompt; seed ${seed}; near-copy: L2 < ${report.nearCopyThreshold.toFixed(2)} (half the median train-train NN distance ${report.medianTrainNN.toFixed(2)}); ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
-  if (o.json) writeFileAtomic(o.json, JSON.stringify({ model: relative(process.cwd(), model.manifestPath), ...report, judge: { ...report.judge, path: relative(process.cwd(), report.judge.path) } }, null, 2) + "\n");
-  if (o.markdown) writeFileAtomic(o.markdown, `${judgeLine(report)}\n\n${table}\n\nCells: share judged to carry the group's radical (${report.interval}).\n`);
-  return 0;
+  const failed = writeOutputs([
+    { path: o.json, content: () => JSON.stringify({ model: relative(process.cwd(), model.manifestPath), ...report, judge: { ...report.judge, path: relative(process.cwd(), report.judge.path) } }, null, 2) + "\n" },
+    { path: o.markdown, content: () => `${judgeLine(report)}\n\n${table}\n\nCells: share judged to carry the group's radical (${report.interval}).\n` },
+  ]);
+  for (const f of failed) process.stderr.write(`diffspec adherence: not written: ${f}\n`);
+  return failed.length ? 2 : 0;
 }

@@ -2,8 +2,11 @@
  * `diffspec bench`: sampler speed and quality against step count, per backend (bench/README.md).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { intOption, parse } from "./args.ts";
-import { writeFileAtomic } from "../conformance/report.ts";
+import { intListOption, intOption, numberOption, parse, seedOption } from "./args.ts";
+import { checkOutputFile, checkOutputFolder, writeOutputs } from "./output.ts";
+import { BUILTIN_BACKENDS } from "../adapters/index.ts";
+import { EXIT_NOTHING_CHECKED } from "../conformance/runner.ts";
+import type { BenchReport } from "../bench/types.ts";
 import { ConfigError, InputFileError, requireOneOf } from "../reference/errors.ts";
 import { compareReports, formatComparison, parseReport } from "../bench/compare.ts";
 import { makePlan, PRESETS, type Overrides, type PresetName } from "../bench/presets.ts";
@@ -11,6 +14,8 @@ import { runBench } from "../bench/run.ts";
 import { BENCH_SAMPLERS } from "../bench/samplers.ts";
 import { goalsText, modelPassTable, resultsTable, summaryText } from "../bench/table.ts";
 import { recommendationTable } from "../bench/recommend.ts";
+
+const MAX_STEPS = 10_000;
 
 export const BENCH_HELP = `Usage: diffspec bench [--quick | --gpu-goals] [options]
        diffspec bench --compare A.json B.json
@@ -36,17 +41,17 @@ Options:
   --backends LIST      comma-separated backend names (default: the preset's; unavailable ones are reported);
                        NAME+fused runs the samplers behind adapters/fused.ts (e.g. wasm-simd+fused)
   --samplers LIST      comma-separated sampler names (below)
-  --steps LIST         comma-separated step counts
+  --steps LIST         comma-separated step counts, each an integer in [1, ${MAX_STEPS}]
   --models LIST        oracle, unet (the preset's size), unet-small, unet-full, learned
   --learned PATH       a learned glyffuser (manifest .json or .onnx; default fixtures/glyffuser/glyffuser.json
                        when present): adds its workload, quality (c) = RMS distance to its own ODE solved
                        with ${PRESETS.full.plan.learnedReference.sampler} at ${PRESETS.full.plan.learnedReference.steps} steps; --no-learned skips it
   --unet SIZE          small | full | none: the U-Net size of "unet" workloads
-  --resolution LIST    U-Net resolutions (e.g. 32,128)
-  --batch LIST         U-Net batch sizes (e.g. 1,16)
-  --time-cap S         cap per configuration in seconds (default: the preset's)
-  --budget-ms N        timed time per configuration at least (ms)
-  --min-iterations N   timed runs per configuration at least (after one warm-up; default 8: fewer cannot
+  --resolution LIST    U-Net resolutions, each in [8, 1024] (e.g. 32,128)
+  --batch LIST         U-Net batch sizes, each in [1, 1024] (e.g. 1,16)
+  --time-cap S         cap per configuration in seconds, in (0, 86400] (default: the preset's)
+  --budget-ms N        timed time per configuration at least (ms), an integer in [0, 86400000]
+  --min-iterations N   timed runs per configuration at least, in [1, 100000] (after one warm-up; default 8: fewer cannot
                        show a difference under --compare's corrected test)
   --target-rme PCT     repeat each configuration until the 95 % half-width of its typical time is ≤ PCT %
                        of it (default 5), or a cap stops it; runs of all configurations are interleaved
@@ -59,23 +64,27 @@ Options:
                        only; never materialises the scores)
   --precision P        U-Net compute precision: fp32 (default) or fp16 (onnxruntime-* only: float16 inside the graph,
                        float32 inputs and outputs, the timestep embedding kept in float32; adapters/onnx/float16.ts)
-  --seed N             seed of x_T, sampler noise, data, U-Net weights (default 2024)
-  --mixture-points N   generated points for the 2-D energy distance (0 = off)
+  --seed N             seed of x_T, sampler noise, data, U-Net weights, in [0, 2^32 − 1] (default 2024)
+  --mixture-points N   generated points for the 2-D energy distance, in [0, 100000] (0 = off)
   --mixture64-points N the same for the 64-D mixture
   --sampler-overhead / --no-sampler-overhead   include bench/sampler-overhead.ts's rows
-  --json FILE          write the report: machine, packages, seeds, options, every raw timing sample
+  --json FILE          write the report: machine, packages, seeds, options, every raw timing sample ("-": stdout)
   --plots DIR          write SVG plots (time-vs-steps, quality-vs-steps, pareto, step-split)
   --compare A B        print the msPerBatch ratio table B/A of two reports (and geometric means), marking a
                        row * only when the difference is significant: permutation test of the mean log
                        run time per row, Holm-corrected over all rows at family-wise α = 0.05
   --quiet              no progress lines on stderr
+  --allow-empty        exit 0 rather than 3 when no configuration was measured
   -h, --help           this text
 
 Samplers:
 ${BENCH_SAMPLERS.map((s) => `  ${s.name.padEnd(13)} ${s.description}${s.stochastic ? " (stochastic)" : ""}`).join("\n")}
 
-Exit code 0 when the run completed (failed configurations are rows with an error), 2 on bad arguments.
+Exit code: 0 at least one configuration was measured and none failed; 1 a configuration failed (a row
+with an error: it threw, hung or ran past its cap; the run still goes on and writes everything); 2 bad
+arguments; 3 nothing was measured (every backend unavailable, no workload left) unless --allow-empty.
 `;
+
 
 const list = (name: string, v: string | undefined): string[] | undefined => {
   if (v === undefined) return undefined;
@@ -83,12 +92,26 @@ const list = (name: string, v: string | undefined): string[] | undefined => {
   if (!xs.length) throw new ConfigError(`--${name}`, v, "a comma-separated, non-empty list");
   return xs;
 };
-const intList = (name: string, v: string | undefined): number[] | undefined =>
-  list(name, v)?.map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`--${name}`, v, "comma-separated positive integers");
-    return n;
-  });
+
+/** Backend names of --backends: built-ins, optionally NAME+fused. */
+function backendList(v: string | undefined): string[] | undefined {
+  const xs = list("backends", v);
+  for (const b of xs ?? []) {
+    if (!(BUILTIN_BACKENDS as readonly string[]).includes(b.replace(/\+fused$/, ""))) throw new ConfigError("--backends", b, `built-in backend names (${BUILTIN_BACKENDS.join(", ")}), each optionally +fused`);
+  }
+  return xs;
+}
+
+/**
+ * The exit code of a bench run: 1 when a configuration that ran failed, 3 when nothing was measured
+ * (unless allowEmpty), else 0. Rows of an unavailable backend (--gpu-goals lists them) are not failures.
+ */
+export function benchExitCode(report: Pick<BenchReport, "results">, allowEmpty: boolean): number {
+  const ran = report.results.filter((r) => !/^backend unavailable/.test(r.error ?? ""));
+  if (ran.some((r) => r.error)) return 1;
+  if (!ran.some((r) => r.msPerBatch !== null) && !allowEmpty) return EXIT_NOTHING_CHECKED;
+  return 0;
+}
 
 /** The learned model to benchmark: the given path (must load), or the committed one when present. */
 async function learnedModel(path: string | undefined): Promise<Overrides["learned"]> {
@@ -108,7 +131,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       "time-cap": { type: "string" }, "budget-ms": { type: "string" }, "min-iterations": { type: "string" }, "target-rme": { type: "string" }, clock: { type: "string" }, seed: { type: "string" },
       "mixture-points": { type: "string" }, "mixture64-points": { type: "string" },
       "sampler-overhead": { type: "boolean" }, "no-sampler-overhead": { type: "boolean" },
-      json: { type: "string" }, plots: { type: "string" }, compare: { type: "boolean" }, quiet: { type: "boolean" },
+      json: { type: "string" }, plots: { type: "string" }, compare: { type: "boolean" }, quiet: { type: "boolean" }, "allow-empty": { type: "boolean" },
       learned: { type: "string" }, "no-learned": { type: "boolean" }, attention: { type: "string" }, precision: { type: "string" },
     },
     "bench",
@@ -137,32 +160,32 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const preset: PresetName = values.quick ? "quick" : values["gpu-goals"] ? "gpu-goals" : "full";
   const unet = values.unet as string | undefined;
   if (unet !== undefined && !["small", "full", "none"].includes(unet)) throw new ConfigError("--unet", unet, "small, full or none");
-  const capS = values["time-cap"] === undefined ? undefined : Number(values["time-cap"]);
-  const rmePct = values["target-rme"] === undefined ? undefined : Number(values["target-rme"]);
-  if (rmePct !== undefined && !(rmePct > 0 && rmePct < 100)) throw new ConfigError("--target-rme", values["target-rme"], "a percentage in (0, 100)");
-  if (capS !== undefined && !(capS > 0)) throw new ConfigError("--time-cap", values["time-cap"], "a number of seconds > 0");
+  const capS = values["time-cap"] === undefined ? undefined : numberOption("time-cap", values["time-cap"] as string, 0, { min: 0, max: 86_400, minExclusive: true });
+  const rmePct = values["target-rme"] === undefined ? undefined : numberOption("target-rme", values["target-rme"] as string, 0, { min: 0, max: 100, minExclusive: true });
+  checkOutputFile("--json", values.json as string | undefined);
+  checkOutputFolder("--plots", values.plots as string | undefined);
+  const points = { min: 0, max: 100_000 };
   const o: Overrides = {
-    backends: list("backends", values.backends as string | undefined),
+    backends: backendList(values.backends as string | undefined),
     samplers: list("samplers", values.samplers as string | undefined),
-    steps: intList("steps", values.steps as string | undefined),
+    steps: intListOption("steps", values.steps as string | undefined, { min: 1, max: MAX_STEPS }),
     models: list("models", values.models as string | undefined),
     unet: unet as Overrides["unet"],
-    resolutions: intList("resolution", values.resolution as string | undefined),
-    batches: intList("batch", values.batch as string | undefined),
+    resolutions: intListOption("resolution", values.resolution as string | undefined, { min: 8, max: 1024 }),
+    batches: intListOption("batch", values.batch as string | undefined, { min: 1, max: 1024 }),
     capMs: capS === undefined ? undefined : capS * 1000,
-    budgetMs: values["budget-ms"] === undefined ? undefined : intOption("budget-ms", values["budget-ms"] as string, 0),
-    minIterations: values["min-iterations"] === undefined ? undefined : intOption("min-iterations", values["min-iterations"] as string, 1),
+    budgetMs: values["budget-ms"] === undefined ? undefined : intOption("budget-ms", values["budget-ms"] as string, 0, { min: 0, max: 86_400_000 }),
+    minIterations: values["min-iterations"] === undefined ? undefined : intOption("min-iterations", values["min-iterations"] as string, 1, { min: 1, max: 100_000 }),
     targetRme: rmePct === undefined ? undefined : rmePct / 100,
     clock: values.clock === undefined ? undefined : requireOneOf("--clock", values.clock, ["cpu", "wall"] as const),
-    seed: values.seed === undefined ? undefined : intOption("seed", values.seed as string, 0),
-    mixture2dPoints: values["mixture-points"] === undefined ? undefined : intOption("mixture-points", values["mixture-points"] as string, 0),
-    mixture64dPoints: values["mixture64-points"] === undefined ? undefined : intOption("mixture64-points", values["mixture64-points"] as string, 0),
+    seed: values.seed === undefined ? undefined : seedOption("seed", values.seed as string, 0),
+    mixture2dPoints: values["mixture-points"] === undefined ? undefined : intOption("mixture-points", values["mixture-points"] as string, 0, points),
+    mixture64dPoints: values["mixture64-points"] === undefined ? undefined : intOption("mixture64-points", values["mixture64-points"] as string, 0, points),
     samplerOverhead: values["sampler-overhead"] ? true : values["no-sampler-overhead"] ? false : undefined,
     attention: values.attention === undefined ? undefined : requireOneOf("--attention", values.attention, ["matmul", "fused"] as const),
     precision: values.precision === undefined ? undefined : requireOneOf("--precision", values.precision, ["fp32", "fp16"] as const),
   };
   o.learned = values["no-learned"] ? undefined : await learnedModel(values.learned as string | undefined);
-  if (o.minIterations !== undefined && o.minIterations < 1) throw new ConfigError("--min-iterations", o.minIterations, "an integer ≥ 1");
   const plan = makePlan(preset, o);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -171,21 +194,27 @@ export async function benchCommand(argv: string[]): Promise<number> {
     process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0)} s, cpu ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s] ${line}\n`);
   };
   const report = await runBench(plan, { log, argv });
-  process.stdout.write(summaryText(report));
-  if (report.modelPasses.length) process.stdout.write("\nModel passes (bare denoiser, back to back):\n" + modelPassTable(report));
-  process.stdout.write("\n" + resultsTable(report.results));
+  // With the JSON report on standard output, the tables go to stderr (stdout stays one parseable document).
+  const text = values.json === "-" ? process.stderr : process.stdout;
+  text.write(summaryText(report));
+  if (report.modelPasses.length) text.write("\nModel passes (bare denoiser, back to back):\n" + modelPassTable(report));
+  text.write("\n" + resultsTable(report.results));
   const recs = recommendationTable(report.results);
-  if (recs) process.stdout.write("\n" + recs);
-  if (report.goals) process.stdout.write("\n" + goalsText(report.goals));
-  if (values.json) {
-    writeFileAtomic(values.json as string, JSON.stringify(report, null, 1) + "\n");
-    process.stdout.write(`\nwrote ${values.json}\n`);
-  }
+  if (recs) text.write("\n" + recs);
+  if (report.goals) text.write("\n" + goalsText(report.goals));
+  const failed = writeOutputs([{ path: values.json as string | undefined, content: () => JSON.stringify(report, null, 1) + "\n" }]);
+  if (values.json && !failed.length && values.json !== "-") text.write(`\nwrote ${values.json}\n`);
   if (values.plots) {
-    // vega/vega-lite load only when plots are asked for.
-    const { writePlots } = await import("../bench/plots.ts");
-    const files = await writePlots(report, values.plots as string);
-    process.stdout.write(`wrote ${files.join(", ")}\n`);
+    try {
+      // vega/vega-lite load only when plots are asked for.
+      const { writePlots } = await import("../bench/plots.ts");
+      const files = await writePlots(report, values.plots as string);
+      text.write(`wrote ${files.join(", ")}\n`);
+    } catch (e) {
+      failed.push(`${values.plots}: plots not written: ${(e as Error).message}`);
+    }
   }
-  return 0;
+  for (const f of failed) process.stderr.write(`diffspec bench: not written: ${f}\n`);
+  if (failed.length) return 2;
+  return benchExitCode(report, values["allow-empty"] === true);
 }

@@ -28,6 +28,10 @@ Commands:
 ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(12)} ${c.summary}`).join("\n")}
 `;
 
+/** README "Exit codes": 0 ok, 1 a check failed, 2 bad input, 3 nothing checked (conformance/runner.ts exitCode), 70 internal error. */
+export const EXIT_BAD_INPUT = 2;
+export const EXIT_INTERNAL = 70;
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
@@ -48,8 +52,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof DiffspecError) {
       process.stderr.write(`diffspec ${name}: ${e.name}: ${e.message}\n`);
-      return 2;
+      return EXIT_BAD_INPUT;
     }
-    throw e;
+    process.stderr.write(`diffspec ${name}: internal error (a bug in diffspec; please report it with this text): ${(e as Error)?.stack ?? String(e)}\n`);
+    return EXIT_INTERNAL;
   }
 }

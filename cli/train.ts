@@ -1,7 +1,8 @@
 /** `diffspec train`: train the glyffuser (glyffuser/train.ts) with a progress bar, atomic resumable checkpoints, a loss curve and an ONNX export. */
 import { existsSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
-import { parse, intOption } from "./args.ts";
+import { parse, intOption, intListOption, numberOption, seedOption } from "./args.ts";
+import { checkOutputFolder } from "./output.ts";
 import { ConfigError, DiffspecError } from "../reference/errors.ts";
 import { makeSchedule } from "../reference/schedule.ts";
 import { createTfjsBackend, type TfjsKind } from "../adapters/tfjs/index.ts";
@@ -38,19 +39,19 @@ Options:
   --out DIR              run folder (default tmp/glyffuser-run)
   --backend NAME         auto (default: tfjs-webgpu when a GPU adapter is present, else tfjs-wasm),
                          tfjs-webgpu, tfjs-wasm, tfjs-cpu, tfjs-node
-  --steps N              total optimizer steps (default ${DEFAULT_TRAIN_CONFIG.steps})
-  --batch N              batch size (default ${DEFAULT_TRAIN_CONFIG.batchSize})
-  --lr X                 peak learning rate (default ${DEFAULT_TRAIN_CONFIG.lr})
-  --warmup N             warm-up steps (default ${DEFAULT_TRAIN_CONFIG.warmupSteps})
-  --ema X                EMA decay (default ${DEFAULT_TRAIN_CONFIG.emaDecay})
-  --p-drop X             condition dropout probability for CFG (default ${DEFAULT_TRAIN_CONFIG.pDrop})
-  --min-snr X            min-SNR-γ loss weighting, or "off" (default ${DEFAULT_TRAIN_CONFIG.minSnrGamma})
-  --seed N               (default 0)
-  --channels A,B,C       U-Net block channels (default ${GLYFFUSER_SMALL_CONFIG.blockChannels.join(",")})
-  --limit N              use only the first N glyphs (default all)
+  --steps N              total optimizer steps, in [1, 10^7] (default ${DEFAULT_TRAIN_CONFIG.steps})
+  --batch N              batch size, in [1, 1024] (default ${DEFAULT_TRAIN_CONFIG.batchSize})
+  --lr X                 peak learning rate, in (0, 1] (default ${DEFAULT_TRAIN_CONFIG.lr})
+  --warmup N             warm-up steps, in [0, 10^7] (default ${DEFAULT_TRAIN_CONFIG.warmupSteps})
+  --ema X                EMA decay, in [0, 1] (default ${DEFAULT_TRAIN_CONFIG.emaDecay})
+  --p-drop X             condition dropout probability for CFG, in [0, 1] (default ${DEFAULT_TRAIN_CONFIG.pDrop})
+  --min-snr X            min-SNR-γ loss weighting, in (0, 10^6], or "off" (default ${DEFAULT_TRAIN_CONFIG.minSnrGamma})
+  --seed N               in [0, 2^32 − 1] (default 0)
+  --channels A,B,C       U-Net block channels, integers in [1, 1024] (default ${GLYFFUSER_SMALL_CONFIG.blockChannels.join(",")})
+  --limit N              use only the first N glyphs, N ≥ 1 (default all)
   --dataset PATH         glyph dataset .bin (default the committed fixtures/glyphs/glyphs-32.bin)
   --encoder-dir DIR      embedded text encoder folder (default fixtures/text-encoder)
-  --checkpoint-every N   steps between checkpoints (default 100)
+  --checkpoint-every N   steps between checkpoints, ≥ 1 (default 100)
   --max-minutes X        stop (with a checkpoint) after this much wall time in this session
   --fit-minutes X        a new run measures its speed over its first steps and lowers --steps so that it
                          ends within X minutes (the LR schedule then completes; for a fixed time budget)
@@ -67,12 +68,12 @@ async function chooseBackend(name: string): Promise<string> {
   }
 }
 
-const num = (name: string, v: string | undefined, fallback: number): number => {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new ConfigError(`--${name}`, v, "a number");
-  return n;
-};
+/** The ranges of train's numbers (documented in TRAIN_HELP; validateTrainConfig checks the config they make). */
+const RANGES = {
+  steps: { min: 1, max: 10_000_000 }, batch: { min: 1, max: 1024 }, warmup: { min: 0, max: 10_000_000 }, limit: { min: 1, max: 10_000_000 },
+  channels: { min: 1, max: 1024 }, "checkpoint-every": { min: 1, max: 10_000_000 }, lr: { min: 0, max: 1, minExclusive: true }, unit: { min: 0, max: 1 },
+  "min-snr": { min: 0, max: 1e6, minExclusive: true }, minutes: { min: 0, max: 1e7, minExclusive: true },
+} as const;
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: o } = parse(
@@ -87,44 +88,45 @@ export async function trainCommand(argv: string[]): Promise<number> {
   );
   if (o.help) { process.stdout.write(TRAIN_HELP); return 0; }
   const out = o.out ?? "tmp/glyffuser-run";
+  checkOutputFolder("--out", out);
   const paths = runPaths(out);
+  // Every number is checked before a backend starts.
+  const checkpointEvery = intOption("checkpoint-every", o["checkpoint-every"], 100, RANGES["checkpoint-every"]);
+  const maxMinutes = numberOption("max-minutes", o["max-minutes"], Infinity, RANGES.minutes);
+  const fitMinutes = numberOption("fit-minutes", o["fit-minutes"], Infinity, RANGES.minutes);
+  const limit = o.limit === undefined ? undefined : intOption("limit", o.limit, 0, RANGES.limit);
+  const stepsOption = o.steps === undefined ? undefined : intOption("steps", o.steps, 0, RANGES.steps);
+  const channels = intListOption("channels", o.channels, RANGES.channels) ?? GLYFFUSER_SMALL_CONFIG.blockChannels;
+  const fresh = {
+    steps: stepsOption ?? DEFAULT_TRAIN_CONFIG.steps,
+    batchSize: intOption("batch", o.batch, DEFAULT_TRAIN_CONFIG.batchSize, RANGES.batch),
+    lr: numberOption("lr", o.lr, DEFAULT_TRAIN_CONFIG.lr, RANGES.lr),
+    warmupSteps: intOption("warmup", o.warmup, DEFAULT_TRAIN_CONFIG.warmupSteps, RANGES.warmup),
+    emaDecay: numberOption("ema", o.ema, DEFAULT_TRAIN_CONFIG.emaDecay, RANGES.unit),
+    pDrop: numberOption("p-drop", o["p-drop"], DEFAULT_TRAIN_CONFIG.pDrop, RANGES.unit),
+    minSnrGamma: o["min-snr"] === "off" ? Infinity : numberOption("min-snr", o["min-snr"], DEFAULT_TRAIN_CONFIG.minSnrGamma, RANGES["min-snr"]),
+    seed: seedOption("seed", o.seed, 0),
+  };
   const backendName = await chooseBackend(o.backend ?? "auto");
   const allowed = ["tfjs-webgpu", "tfjs-wasm", "tfjs-cpu", "tfjs-node"];
   if (!allowed.includes(backendName)) throw new ConfigError("--backend", backendName, `auto or one of ${allowed.join(", ")} (training needs gradients: a tfjs backend)`);
   const backend = await createTfjsBackend(backendName.slice(5) as TfjsKind);
   const tf = await withOptional("diffspec train", () => import("@tensorflow/tfjs"));
-  const checkpointEvery = intOption("checkpoint-every", o["checkpoint-every"], 100);
-  if (checkpointEvery < 1) throw new ConfigError("--checkpoint-every", checkpointEvery, "an integer ≥ 1");
-  const maxMinutes = num("max-minutes", o["max-minutes"], Infinity);
-  const fitMinutes = num("fit-minutes", o["fit-minutes"], Infinity);
 
   let state: TrainState;
   if (existsSync(paths.checkpoint)) {
     state = restoreTrainState(tf, paths.checkpoint);
-    const steps = intOption("steps", o.steps, state.config.steps);
+    const steps = stepsOption ?? state.config.steps;
     if (steps !== state.config.steps) (state as { config: TrainConfig }).config = validateTrainConfig({ ...state.config, steps });
     process.stderr.write(`resuming ${paths.checkpoint} at step ${state.step}/${state.config.steps}\n`);
   } else {
-    const channels = o.channels ? o.channels.split(",").map(Number) : GLYFFUSER_SMALL_CONFIG.blockChannels;
     const unet: UNetConfig = { ...GLYFFUSER_SMALL_CONFIG, blockChannels: channels };
-    const gamma = o["min-snr"] === "off" ? Infinity : num("min-snr", o["min-snr"], DEFAULT_TRAIN_CONFIG.minSnrGamma);
-    const config = validateTrainConfig({
-      ...DEFAULT_TRAIN_CONFIG,
-      unet,
-      steps: intOption("steps", o.steps, DEFAULT_TRAIN_CONFIG.steps),
-      batchSize: intOption("batch", o.batch, DEFAULT_TRAIN_CONFIG.batchSize),
-      lr: num("lr", o.lr, DEFAULT_TRAIN_CONFIG.lr),
-      warmupSteps: intOption("warmup", o.warmup, DEFAULT_TRAIN_CONFIG.warmupSteps),
-      emaDecay: num("ema", o.ema, DEFAULT_TRAIN_CONFIG.emaDecay),
-      pDrop: num("p-drop", o["p-drop"], DEFAULT_TRAIN_CONFIG.pDrop),
-      minSnrGamma: gamma,
-      seed: intOption("seed", o.seed, 0),
-    });
+    const config = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, unet, ...fresh });
     mkdirSync(out, { recursive: true });
     state = initTrainState(tf, config);
   }
   let c = state.config;
-  const data = loadTrainingData({ dataset: o.dataset, encoderDir: o["encoder-dir"], maxLength: c.maxLength, limit: o.limit ? intOption("limit", o.limit, 0) : undefined });
+  const data = loadTrainingData({ dataset: o.dataset, encoderDir: o["encoder-dir"], maxLength: c.maxLength, limit });
   const schedule = makeSchedule(state.config.schedule);
   if (!state.backends.includes(backend.name)) state.backends.push(backend.name);
   process.stderr.write(
@@ -185,7 +187,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const batch = drawBatch(data, c, schedule.alphasCumprod, state.step);
     const lr = learningRate(c, state.step);
     const { loss, gradNorm } = await trainStep(tf, state, batch);
-    if (!Number.isFinite(loss)) throw new ConfigError("training loss", loss, `a finite number; it diverged at step ${state.step} (lower --lr; the last checkpoint ${paths.checkpoint} is intact)`);
+    if (!Number.isFinite(loss)) {
+      const resume = existsSync(paths.checkpoint) ? `the last checkpoint ${paths.checkpoint} is intact` : "no checkpoint was written yet";
+      throw new ConfigError("training loss", loss, `a finite number; it diverged at step ${state.step} (lower --lr; ${resume})`);
+    }
     smooth = Number.isFinite(smooth) ? 0.98 * smooth + 0.02 * loss : loss;
     windowSteps++;
     const now = performance.now();

@@ -3,17 +3,10 @@
  * ({ backend, seed, results: [{ clause, property, status, message?, seed?, path? }] } plus more
  * fields), JUnit XML for CI systems and a Markdown/HTML clause table.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { counts, summaryLine, type Report, type Result } from "./runner.ts";
 
-/** Writes a file atomically (temporary file in the same folder, then rename). */
-export function writeFileAtomic(path: string, content: string | Uint8Array): void {
-  mkdirSync(dirname(path) || ".", { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
-}
+/** The project's one atomic writer (temporary file in the same folder, removed on failure; only regular files are replaced). */
+export { writeFileAtomic } from "../glyffuser/checkpoint.ts";
 
 const MARK: Record<Result["status"], string> = { passed: "ok  ", failed: "FAIL", skipped: "skip", xfail: "xfail", missing: "MISS" };
 
@@ -38,6 +31,7 @@ export function consoleReport(r: Report): string {
     }
   }
   for (const w of r.warnings) lines.push(`warning: ${w}`);
+  if (r.interrupted) lines.push(`interrupted (${r.interrupted}): ${r.notRun ?? "the remaining"} selected properties did not run`);
   const c = counts(r.results);
   const extra = [c.missing ? `${c.missing} missing counted as failed` : "", c.xfail ? `${c.xfail} xfail counted as skipped` : ""].filter(Boolean).join("; ");
   lines.push(`${new Set(r.results.map((x) => x.clause)).size} clauses, ${r.results.length} properties in ${(r.wallMs / 1000).toFixed(1)} s${extra ? ` (${extra})` : ""}`);
@@ -49,7 +43,19 @@ export function jsonReport(r: Report): string {
   return JSON.stringify(r, null, 2) + "\n";
 }
 
-const xml = (s: string): string => s.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!);
+/**
+ * Characters XML 1.0 cannot hold at all (C0 controls but tab/LF/CR, DEL and C1, lone surrogates, U+FFFE/U+FFFF),
+ * e.g. the ANSI colour escapes of an error message or a NUL, written visibly as \u{…} instead.
+ */
+const UNREPRESENTABLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+export const visible = (s: string): string => s.replace(UNREPRESENTABLE, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+
+/** Text for XML and HTML (element content and quoted attributes): markup escaped, unrepresentable characters made visible. */
+export const xml = (s: string): string => visible(s).replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!);
+
+/** Text for one Markdown table cell: HTML and Markdown markup escaped, one line, unrepresentable characters visible. */
+export const markdownCell = (s: string): string =>
+  xml(s).replace(/\r?\n|\r/g, " ").replace(/[\\`*_[\]|#]/g, (c) => `\\${c}`);
 
 /** JUnit XML: one testsuite per clause, one testcase per property. */
 export function junitReport(r: Report): string {
@@ -75,12 +81,13 @@ export function junitReport(r: Report): string {
 
 /** A Markdown clause table (also embedded in the HTML report). */
 export function markdownReport(r: Report): string {
-  const rows = r.results.map((x) => `| ${x.clause} | ${x.property} | ${x.status} | ${(x.message ?? "").replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 300)} |`);
+  const rows = r.results.map((x) => `| ${markdownCell(x.clause)} | ${markdownCell(x.property)} | ${x.status} | ${markdownCell((x.message ?? "").slice(0, 300))} |`);
   return [
-    `# diffspec conformance: ${r.backend}`,
+    `# diffspec conformance: ${markdownCell(r.backend)}`,
     "",
     `Profile ${r.profile}, seed ${r.seed}, ${r.date}, ${(r.wallMs / 1000).toFixed(1)} s. ${summaryLine(counts(r.results))}.`,
-    r.unavailable ? `\nBackend unavailable: ${r.unavailable}\n` : "",
+    r.unavailable ? `\nBackend unavailable: ${markdownCell(r.unavailable)}\n` : "",
+    r.interrupted ? `\nInterrupted (${markdownCell(r.interrupted)}): ${r.notRun ?? "the remaining"} selected properties did not run.\n` : "",
     "| clause | property | status | message |",
     "|---|---|---|---|",
     ...rows,
@@ -96,7 +103,7 @@ export function htmlReport(r: Report): string {
   return `<!doctype html><meta charset="utf-8"><title>diffspec conformance: ${xml(r.backend)}</title>
 <style>body{font:14px system-ui;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}code{font-size:12px}</style>
 <h1>diffspec conformance: ${xml(r.backend)}</h1>
-<p>Profile ${r.profile}, seed ${r.seed}, ${xml(r.date)}, ${(r.wallMs / 1000).toFixed(1)} s. <b>${summaryLine(counts(r.results))}</b>.${r.unavailable ? ` Unavailable: ${xml(r.unavailable)}` : ""}</p>
+<p>Profile ${r.profile}, seed ${r.seed}, ${xml(r.date)}, ${(r.wallMs / 1000).toFixed(1)} s. <b>${summaryLine(counts(r.results))}</b>.${r.unavailable ? ` Unavailable: ${xml(r.unavailable)}` : ""}${r.interrupted ? ` Interrupted (${xml(r.interrupted)}): ${r.notRun ?? "the remaining"} selected properties did not run.` : ""}</p>
 <table><tr><th>clause</th><th>property</th><th>status</th><th>message</th></tr>
 ${rows}
 </table>

@@ -11,7 +11,7 @@ import { PropertyFailure } from "./check.ts";
 import { NUM_RUNS } from "./profiles.ts";
 import type { Profile, PropertyDef } from "./registry.ts";
 import { findRule, type Rule } from "./rules.ts";
-import { guardBackend, withTimeout } from "./timeout.ts";
+import { guardBackend, withTimeout, type CallMonitor } from "./timeout.ts";
 import { referenceBackend } from "../adapters/reference/index.ts";
 import type { PortInfo } from "./ports/driver.ts";
 
@@ -44,11 +44,29 @@ export interface Report {
   /** Warnings: rules that matched nothing, clauses not run, … */
   warnings: string[];
   wallMs: number;
+  /** Set when the run was cut short (e.g. "SIGINT"): the properties after the last result did not run. */
+  interrupted?: string;
+  /** Selected properties that did not run because the run was cut short. */
+  notRun?: number;
+}
+
+/** What running one property gives (the runner adds clause, property and duration). */
+export type PropertyOutcome = Omit<Result, "durationMs" | "clause" | "property">;
+
+/**
+ * Runs properties against a backend held elsewhere (conformance/isolation/: a supervised process).
+ * `execute` never throws for a failing property: a crash, an exit or a hang of the backend is a failed outcome.
+ */
+export interface PropertyExecutor {
+  readonly name: string;
+  readonly detail?: string;
+  readonly isReference: boolean;
+  execute(p: PropertyDef, o: RunOptions): Promise<PropertyOutcome>;
 }
 
 export interface RunOptions {
-  /** The backend, or an "unavailable: reason" string when it could not be created. */
-  backend: Backend<any> | { unavailable: string; name: string };
+  /** The backend (run in this process), an executor holding it elsewhere, or "unavailable" with the reason. */
+  backend: Backend<any> | PropertyExecutor | { unavailable: string; name: string };
   /** How the backend was chosen, for replay commands: `--backend NAME` or `--adapter PATH`. */
   backendArg: string;
   seed: number;
@@ -66,6 +84,16 @@ export interface RunOptions {
   /** Per property time limit (ms). */
   propertyTimeoutMs?: number;
   onResult?: (r: Result, done: number, total: number) => void;
+  /** Aborting it ends the run after the property in progress (whose executor may stop it at once). */
+  signal?: AbortSignalLike;
+}
+
+/** The part of an AbortSignal the runner uses (structural: the public types need no DOM or Node typings). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -77,7 +105,7 @@ export async function loadAllProperties(dir = join(here, "properties")): Promise
   for (const f of files) {
     try {
       const mod = (await import(join(dir, f))) as { properties?: PropertyDef[] };
-      if (Array.isArray(mod.properties)) all.push(...mod.properties);
+      if (Array.isArray(mod.properties)) for (const p of mod.properties) { all.push(p); moduleOf.set(p, join(dir, f)); }
     } catch (e) {
       // A module that does not load fails as one pseudo-property; the rest of the suite still runs.
       const message = `property module ${f} did not load: ${(e as Error).message}`;
@@ -86,6 +114,10 @@ export async function loadAllProperties(dir = join(here, "properties")): Promise
   }
   return all.sort((a, b) => a.clause.localeCompare(b.clause) || a.name.localeCompare(b.name));
 }
+
+const moduleOf = new WeakMap<PropertyDef, string>();
+/** The file a property was loaded from (a supervised process loads only the modules it runs). */
+export const propertyModule = (p: PropertyDef): string | undefined => moduleOf.get(p);
 
 /** The properties a run selects (clause prefixes, property name, profile, scope). */
 export function selectProperties(all: readonly PropertyDef[], o: Pick<RunOptions, "clauses" | "property" | "profile">, isReference: boolean): PropertyDef[] {
@@ -104,10 +136,11 @@ export function replayCommand(o: Pick<RunOptions, "backendArg" | "profile">, p: 
   return parts.join(" ");
 }
 
-async function runOne(p: PropertyDef, backend: Backend<any>, o: RunOptions): Promise<Omit<Result, "durationMs" | "clause" | "property">> {
+/** Runs one property against a backend in this process (the supervised process calls it too, with its watchdog's monitor). */
+export async function runOne(p: PropertyDef, backend: Backend<any>, o: Omit<RunOptions, "backend">, monitor?: CallMonitor): Promise<PropertyOutcome> {
   const missing = (p.needs ?? []).filter((n) => typeof (backend as unknown as Record<string, unknown>)[n] !== "function");
   if (missing.length) return { status: "missing", message: `backend "${backend.name}" lacks ${missing.join(", ")}` };
-  const guarded = p.scope === "spec" ? backend : guardBackend(backend, o.callTimeoutMs ?? 30_000);
+  const guarded = p.scope === "spec" ? backend : guardBackend(backend, o.callTimeoutMs ?? 30_000, monitor);
   try {
     await withTimeout(
       Promise.resolve().then(() => p.run({ backend: guarded, seed: o.seed, path: o.path, profile: o.profile, numRuns: NUM_RUNS[o.profile] })),
@@ -120,7 +153,7 @@ async function runOne(p: PropertyDef, backend: Backend<any>, o: RunOptions): Pro
     const inner = (e as { cause?: unknown }).cause;
     if (inner instanceof MissingPrimitiveError) return { status: "missing", message: inner.message };
     if (e instanceof PropertyFailure) {
-      const seed = e.seed ?? o.seed;
+      const seed = (e.seed ?? o.seed) >>> 0; // fast-check reports a seed ≥ 2³¹ as its signed alias; --seed takes [0, 2³² − 1]
       return { status: "failed", message: e.message, seed, path: e.path, replay: replayCommand(o, p, seed, e.path) };
     }
     const msg = e instanceof TimeoutError ? e.message : `${(e as Error)?.name ?? "Error"}: ${(e as Error)?.message ?? String(e)}`;
@@ -133,7 +166,8 @@ export async function runConformance(all: readonly PropertyDef[], o: RunOptions)
   const warnings: string[] = [];
   const b = o.backend;
   const unavailable = "unavailable" in b ? b.unavailable : undefined;
-  const isReference = !unavailable && (b as Backend<any>).name === "reference";
+  const executor = "execute" in b ? (b as PropertyExecutor) : undefined;
+  const isReference = !unavailable && (executor ? executor.isReference : (b as Backend<any>).name === "reference");
   const selected = selectProperties(all, o, isReference);
   if (!isReference) {
     const specOnly = all.filter((p) => p.scope === "spec").length;
@@ -144,13 +178,15 @@ export async function runConformance(all: readonly PropertyDef[], o: RunOptions)
   }
   const results: Result[] = [];
   for (const p of selected) {
+    if (o.signal?.aborted) break;
     const t0 = Date.now();
     const skip = findRule(o.skips ?? [], p.clause, p.name);
     let r: Omit<Result, "durationMs" | "clause" | "property">;
     if (unavailable) r = { status: "skipped", message: `unavailable: ${unavailable}` };
     else if (skip) r = { status: "skipped", message: `skips file: ${skip.reason}` };
     else {
-      r = await runOne(p, b as Backend<any>, o);
+      r = executor ? await executor.execute(p, o) : await runOne(p, b as Backend<any>, o);
+      if (o.signal?.aborted && r.status !== "passed") break; // cut short: the property in progress did not finish
       const xf = findRule(o.xfails ?? [], p.clause, p.name);
       if (xf && r.status === "failed") r = { ...r, status: "xfail", message: `expected failure (${xf.reason}): ${r.message}` };
       else if (xf && r.status === "passed") warnings.push(`${p.clause} ${p.name} is listed in xfails (${xf.file}:${xf.line}) but passed: remove it`);
@@ -169,8 +205,25 @@ export async function runConformance(all: readonly PropertyDef[], o: RunOptions)
     results,
     warnings,
     wallMs: Date.now() - started,
+    ...(o.signal?.aborted ? { interrupted: String(o.signal.reason ?? "aborted"), notRun: selected.length - results.length } : {}),
   };
 }
+
+/**
+ * The exit code of a check command (README "Exit codes"): 1 when a check failed, 3 when nothing was
+ * checked (no property passed or failed: an empty selection, everything skipped or unavailable) unless
+ * `allowEmpty`, else 0. A run interrupted by a signal exits 128 + its number (130 for SIGINT, 143 for
+ * SIGTERM); one cut short by the backend itself (in-process: process.exit, an uncaught error) exits 1.
+ */
+export function exitCode(c: { passed: number; failed: number }, o: { allowEmpty?: boolean; interrupted?: string } = {}): number {
+  if (o.interrupted && SIGNAL_NUMBERS[o.interrupted]) return 128 + SIGNAL_NUMBERS[o.interrupted];
+  if (o.interrupted) return 1; // cut short by the backend (in-process exit or uncaught error): a failure
+  if (c.failed > 0) return 1;
+  if (c.passed === 0 && !o.allowEmpty) return EXIT_NOTHING_CHECKED;
+  return 0;
+}
+export const EXIT_NOTHING_CHECKED = 3;
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 /** The summary counts: failed includes missing; skipped includes xfail. */
 export function counts(results: readonly Result[]): { passed: number; failed: number; skipped: number; missing: number; xfail: number } {

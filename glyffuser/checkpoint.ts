@@ -17,7 +17,7 @@
  * disk, a crash) leaves the previous checkpoint as it was and removes the temporary file.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { InputFileError } from "../reference/errors.ts";
 
@@ -47,7 +47,8 @@ const NODE_IO: AtomicWriteIo = { write: (fd, data, offset, length) => writeSync(
  * CKPT-ATOMIC: writes `data` to `path` so that readers see either the old file or the complete new one.
  * Temporary file `.<name>.tmp-<pid>-<n>` in the same folder (a rename across file systems is not atomic).
  */
-export function writeFileAtomic(path: string, data: Uint8Array | string, io: AtomicWriteIo = NODE_IO): void {
+export function writeFileAtomic(target: string, data: Uint8Array | string, io: AtomicWriteIo = NODE_IO): void {
+  const path = regularFileTarget(target);
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
@@ -78,6 +79,42 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, io: Ato
   }
 }
 let tmpCounter = 0;
+
+/**
+ * The path an atomic write renames onto: `path` itself when it does not exist, the file a symbolic link
+ * resolves to (the link stays), and never anything but a regular file — renaming over a device such as
+ * /dev/null, a FIFO or a folder would replace it (InputFileError instead).
+ */
+export function regularFileTarget(path: string): string {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return path; // a new file
+  }
+  const real = st.isSymbolicLink() ? realpathOr(path) : path;
+  const kind = real === undefined ? "a dangling symbolic link" : statKind(statSync(real));
+  if (kind !== "a regular file") throw new InputFileError(path, `is ${kind}; diffspec writes only regular files (give a file path, or "-" for standard output where the option allows it)`);
+  return real!;
+}
+
+function realpathOr(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a stat describes, in words. */
+export function statKind(st: Stats): string {
+  if (st.isFile()) return "a regular file";
+  if (st.isDirectory()) return "a folder";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isSocket()) return "a socket";
+  return "not a regular file";
+}
 
 /** Serialises a checkpoint (see the module comment). */
 export function encodeCheckpoint(c: CheckpointContents): Uint8Array {

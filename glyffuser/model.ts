@@ -74,6 +74,10 @@ export function loadModel(path: string = DEFAULT_MODEL_PATH): LoadedModel {
   } catch (e) {
     throw new InputFileError(manifestPath, `invalid config: ${(e as Error).message}`);
   }
+  // The graph lies beside its manifest: a bare file name, never a path out of the folder (../, /abs, a sub folder).
+  if (typeof manifest.onnx !== "string" || !/\.onnx$/i.test(manifest.onnx) || basename(manifest.onnx) !== manifest.onnx || manifest.onnx.includes("\\")) {
+    throw new InputFileError(manifestPath, `"onnx" = ${JSON.stringify(manifest.onnx)} is not allowed: a file name ending in .onnx in the manifest's own folder (no folder part)`);
+  }
   const onnxPath = join(dirname(manifestPath), manifest.onnx);
   if (!existsSync(onnxPath)) throw new InputFileError(onnxPath, `missing: named by ${manifestPath}`);
   const onnx = new Uint8Array(readFileSync(onnxPath));

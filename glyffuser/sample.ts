@@ -97,10 +97,18 @@ export function validateSampleOptions(o: SampleOptions): void {
   if (o.backend !== undefined) requireThat((GLYFFUSER_BACKENDS as readonly string[]).includes(o.backend), "--backend", o.backend, `one of ${GLYFFUSER_BACKENDS.join(", ")} (the reference backend does not run the U-Net)`);
 }
 
-/** The words of a prompt that are not in the encoder's vocabulary (they map to hash buckets: no caption had them as words). */
+/**
+ * The words of a prompt that are not in the encoder's vocabulary (they map to hash buckets: no caption had
+ * them as words), in any script: a non-ASCII letter is a token of its own and is never in the English vocabulary.
+ */
 export function unknownWords(encoder: EmbeddedTextEncoder, prompt: string): string[] {
   const vocab = loadEmbeddedTable().manifest.vocabSize;
-  return tokenize(prompt).filter((w) => /^[a-z]+$/.test(w) && encoder.ids(w)[0] >= 2 + vocab);
+  return [...new Set(tokenize(prompt).filter((w) => /\p{L}/u.test(w) && encoder.ids(w)[0] >= 2 + vocab))];
+}
+
+/** The tokens of a prompt past the encoder's window (COND-ENCODER keeps the first maxLength − 1): what it cuts. */
+export function droppedTokens(encoder: EmbeddedTextEncoder, prompt: string): string[] {
+  return tokenize(prompt).slice(encoder.maxLength - 1);
 }
 
 /** A Denoiser for the U-Net on `backend` (onnxruntime: the ONNX graph; tfjs: the tfjs implementation). */

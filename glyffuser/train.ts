@@ -10,7 +10,7 @@
  * in tfjs (glyffuser/unet-tfjs.ts). Every step's randomness comes from the stream `<seed>/step-<k>`, so a
  * resumed run draws exactly what an uninterrupted run would have drawn (CKPT-RESUME).
  */
-import { existsSync, appendFileSync, readFileSync } from "node:fs";
+import { existsSync, appendFileSync, closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
 import { InputFileError, require as requireThat, requireFinite, requirePositiveInt } from "../reference/errors.ts";
@@ -383,8 +383,28 @@ export function readLog(path: string): LogEntry[] {
   return [...byStep.values()].sort((a, b) => a.step - b.step);
 }
 
+/**
+ * Appends one entry as one line. A file whose last line was torn (a crash mid-append leaves no final
+ * newline) gets the newline first, so the torn line stays alone (readLog skips it) and this entry is kept.
+ */
 export function appendLog(path: string, e: LogEntry): void {
-  appendFileSync(path, JSON.stringify(e) + "\n");
+  appendFileSync(path, (endsTorn(path) ? "\n" : "") + JSON.stringify(e) + "\n");
+}
+
+function endsTorn(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } catch {
+    return false; // no file yet
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Loads the dataset and encoder named by paths (defaults: the committed subset and encoder). */

@@ -263,7 +263,7 @@ describe("diffspec train: bad input", () => {
     writeFileSync(join(dir, "checkpoint.bin"), "DSGLYCKP but then nothing sensible at all, and long enough to be read as a checkpoint file");
     await expect(trainCommand(["--out", dir, "--backend", "tfjs-wasm"])).rejects.toThrow(InputFileError);
     await expect(trainCommand(["--out", dir, "--backend", "tfjs-wasm"])).rejects.toThrow(join(dir, "checkpoint.bin"));
-    await expect(trainCommand(["--out", join(dir, "fresh"), "--backend", "tfjs-wasm", "--lr=-1"])).rejects.toThrow(/lr = -1 is not allowed/);
+    await expect(trainCommand(["--out", join(dir, "fresh"), "--backend", "tfjs-wasm", "--lr=-1"])).rejects.toThrow(/--lr = "-1" is not allowed: a number in \(0, 1\]/);
     expect(readdirSync(dir)).toEqual(["checkpoint.bin"]); // nothing created for the refused run
   });
 });

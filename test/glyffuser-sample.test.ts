@@ -38,7 +38,7 @@ describe("sample: bad input is a clear, typed error before any work", () => {
     [["--steps=-3"], /an integer ≥ 1/],
     [["--steps", "2.5"], /--steps/],
     [["--guidance", "lots"], /--guidance = "lots" is not allowed/],
-    [["--guidance=-1"], /--guidance = -1 is not allowed: a number in \[0, 50\]/],
+    [["--guidance=-1"], /--guidance = "-1" is not allowed: a number in \[0, 50\]/],
     [["--backend", "reference"], /does not run the U-Net/],
     [["--backend", "cuda-magic"], /--backend/],
     [["--out", join(dir, "x.jpg")], /ending in \.png/],

@@ -337,18 +337,23 @@ export const properties = defineProperties([
         const sig = s.sigmas as Float64Array;
         const N = r.numTrainTimesteps;
         const extra = ts.length - r.n;
-        expect(extra === 0 || (extra === 1 && r.compat === "diffusers" && c.timestepSpacing === "trailing" && ts[ts.length - 1] === -1), `${ts.length} timesteps for n = ${r.n}`);
         const ramp = r.sigmaSpacing !== "none" && !(r.sigmaSpacing === "lu" && r.cls !== "DPMSolverMultistepScheduler");
-        expect(ts.every((t) => (Number.isInteger(t) || (ramp && r.compat === "math")) && t >= -1 && t <= N), `timesteps out of range: ${ts.join(", ")}`);
+        // diffusers' trailing arange steps by N/n from the clipped L: fewer than n timesteps when λ is clipped, or one more ending at t = −1.
+        const diffusersTrailing = r.compat === "diffusers" && c.timestepSpacing === "trailing" && !ramp;
+        const clipped = Number.isFinite(c.lambdaMinClipped as number);
+        expect(extra === 0 || (diffusersTrailing && ((extra === 1 && ts[ts.length - 1] === -1) || (extra < 0 && clipped))), `${ts.length} timesteps for n = ${r.n}`);
+        const tMin = diffusersTrailing ? -1 : 0;
+        expect(ts.every((t) => (Number.isInteger(t) || (ramp && r.compat === "math")) && t >= tMin && t <= N - 1), `timesteps out of range [${tMin}, ${N - 1}]: ${ts.join(", ")}`);
         if (ramp && r.compat === "math") {
           // the network is told the σ the solver uses: σ(t) by linear interpolation of the train σ equals σ
           const train = (s as unknown as { train: { sigmas: Float64Array } }).train.sigmas;
           ts.forEach((t, i) => { const lo = Math.floor(t); const w = t - lo; const st = lo + 1 < train.length ? train[lo] + w * (train[lo + 1] - train[lo]) : train[lo]; expect(Math.abs(st - sig[i]) <= 1e-9 * sig[i], `σ(t = ${t}) = ${st} ≠ σ = ${sig[i]}`); });
         }
         expect(sig.length === ts.length + 1, `${sig.length} σ's for ${ts.length} timesteps`);
-        for (let i = 1; i < r.n; i++) expect(sig[i] < sig[i - 1], `σ not decreasing at ${i}: ${sig[i - 1]} → ${sig[i]}`);
+        const steps = Math.min(r.n, ts.length);
+        for (let i = 1; i < steps; i++) expect(sig[i] < sig[i - 1], `σ not decreasing at ${i}: ${sig[i - 1]} → ${sig[i]}`);
         const last = sig[sig.length - 1];
-        expect(last === 0 || (last > 0 && last <= sig[r.n - 1]), `final σ ${last} after ${sig[r.n - 1]}`);
+        expect(last === 0 || (last > 0 && last <= sig[steps - 1]), `final σ ${last} after ${sig[steps - 1]}`);
         if (c.finalSigmasType === "zero" && r.cls !== "DEISMultistepScheduler") expect(last === 0, `finalSigmasType zero but σ_last = ${last}`);
         return true;
       })),

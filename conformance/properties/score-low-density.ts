@@ -44,8 +44,13 @@ export const properties = defineProperties([
           const score = epsilonStarPoint(data, [r * u[0], r * u[1]], alpha, sigma).map((e) => -e / sigma);
           // u·∇log q = Σₖ rₖ (αμₖ·u − r)/vₖ ≤ −(r − max‖αμₖ‖)/v_max: pointing back, and at least that long.
           const bound = (r - reach) / vMax;
-          expect(dot(u, score) <= -bound * (1 - 1e-9), `at distance ${r}: u·∇log q = ${dot(u, score)}, expected ≤ −${bound}`);
-          expect(norm(score) >= bound * (1 - 1e-9), `at distance ${r}: ‖∇log q‖ = ${norm(score)} < (r − reach)/v_max = ${bound}`);
+          // Rounding: the responsibilities are exp(logₖ − logsumexp) of log-densities as large as r²/(2 v_min), each
+          // carrying an absolute rounding error ≈ ε·r²/(2 v_min), so the score's relative error grows with it
+          // (≈ 10⁻⁹ at r = 870, v = 0.023; found by a random-seed sweep, bench/seed-sweep.sh).
+          const vMin = Math.min(...comps.map((c) => alphaBar * c.s * c.s + 1 - alphaBar));
+          const rel = 1e-9 + (16 * Number.EPSILON * r * r) / (2 * vMin);
+          expect(dot(u, score) <= -bound * (1 - rel), `at distance ${r}: u·∇log q = ${dot(u, score)}, expected ≤ −${bound} (relative rounding slack ${rel.toExponential(2)})`);
+          expect(norm(score) >= bound * (1 - rel), `at distance ${r}: ‖∇log q‖ = ${norm(score)} < (r − reach)/v_max = ${bound} (relative rounding slack ${rel.toExponential(2)})`);
         },
       )),
   },

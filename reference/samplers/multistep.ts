@@ -117,9 +117,12 @@ export function trainSchedule(config: ScheduleConfig, compat: Compat = "math"): 
  * `set_timesteps`): n + 1 points, the last (t = 0) dropped, so the final step goes to the appended σ.
  * - linspace: round(linspace(0, last − 1, n + 1)) reversed, without its final 0;
  * - leading:  k·⌊last/(n+1)⌋ + stepsOffset for k = n … 1;
- * - trailing: round(last − k·N/n) − 1 for k = 0 … n − 1.
- * `last` = N minus the steps clipped by `lambdaMinClipped`. diffusers' trailing uses a floating-point
- * `np.arange`, which for some n yields n + 1 values ending at t = −1; `compat: "diffusers"` keeps them.
+ * - trailing: round(last − k·last/n) − 1 for k = 0 … n − 1 (n points stepping down from `last`, like
+ *   linspace and leading, scaled to the kept range).
+ * `last` = N minus the steps clipped by `lambdaMinClipped`. diffusers' trailing is a floating-point
+ * `np.arange(last, 0, −N/n)`: its step ignores the clipping, so an active `lambdaMinClipped` gives fewer
+ * than n timesteps, and for some n it yields n + 1 values ending at t = −1; `compat: "diffusers"` keeps
+ * both. (Stepping by N/n for n points from a clipped `last` would reach negative timesteps.)
  */
 export function spacedTimesteps(n: number, N: number, spacing: TimestepSpacing, stepsOffset: number, last: number, compat: Compat): number[] {
   if (spacing === "linspace") return Array.from(linspace(0, last - 1, n + 1), roundHalfEven).reverse().slice(0, n);
@@ -127,7 +130,7 @@ export function spacedTimesteps(n: number, N: number, spacing: TimestepSpacing, 
     const ratio = Math.floor(last / (n + 1));
     return Array.from({ length: n }, (_, k) => (n - k) * ratio + stepsOffset);
   }
-  const ratio = N / n;
+  const ratio = compat === "diffusers" ? N / n : last / n;
   const count = compat === "diffusers" ? Math.ceil((0 - last) / -ratio) : n;
   return Array.from({ length: count }, (_, k) => roundHalfEven(last + k * -ratio) - 1);
 }
