@@ -19,13 +19,15 @@
  *   ε-model through k-diffusion's `DiscreteEpsDDPMDenoiser` wrapping (c_in = 1/√(σ² + 1), fractional
  *   timestep t(σ) by log-σ interpolation, D = x − σ ε); the two wrapper combines count as sampler time.
  * The names follow order.ts where they mean the same method (ddim, euler, heun, dpm-2, lms, k-dpmpp-2m,
- * dpmpp-2m, dpmpp-3m).
+ * dpmpp-2m, dpmpp-3m, dpm-fast). `dpm-fast` (k-diffusion `sample_dpm_fast`) takes σ_min, σ_max and its
+ * number of model evaluations n instead of a σ list; it ends at the train σ_min in the VE view.
  */
 import type { Backend, BTensor, Denoiser } from "../adapters/contract.ts";
 import { ConfigError } from "../reference/errors.ts";
 import { karrasSigmas, type Schedule } from "../reference/schedule.ts";
 import { createScheduler, type KDiffusionSamplerName } from "../reference/samplers/index.ts";
 import { KDIFFUSION, kdiffusionEvaluations, type KDenoiser } from "../reference/samplers/kdiffusion.ts";
+import { sampleDpmFast } from "../reference/samplers/kdiffusion-dpm-solver.ts";
 import { runPipeline, type NoiseProvider } from "../reference/samplers/scheduler.ts";
 import { edmPreconditioning } from "../reference/samplers/edm.ts";
 
@@ -53,7 +55,11 @@ export interface KDiffusionSampler extends Common {
   readonly fn: KDiffusionSamplerName;
   readonly options: Readonly<Record<string, unknown>>;
 }
-export type BenchSampler = DiffusersSampler | KDiffusionSampler;
+/** k-diffusion `sample_dpm_fast`: n is its number of model evaluations; it ends at the train schedule's σ_min (VE). */
+export interface DpmFastSampler extends Common {
+  readonly family: "dpm-fast";
+}
+export type BenchSampler = DiffusersSampler | KDiffusionSampler | DpmFastSampler;
 
 const TRAILING = { timestepSpacing: "trailing", predictionType: "epsilon" } as const;
 
@@ -74,6 +80,12 @@ export const BENCH_SAMPLERS: readonly BenchSampler[] = [
   kdiff("dpm-2", "sample_dpm_2", "k-diffusion sample_dpm_2 (2 evaluations per step), Karras σ"),
   kdiff("lms", "sample_lms", "k-diffusion sample_lms (order 4), Karras σ"),
   kdiff("k-dpmpp-2m", "sample_dpmpp_2m", "k-diffusion sample_dpmpp_2m, Karras σ"),
+  kdiff("dpm-2-a", "sample_dpm_2_ancestral", "k-diffusion sample_dpm_2_ancestral (η = 1, 2 evaluations per step), Karras σ", { stochastic: true }),
+  kdiff("dpmpp-2s-a", "sample_dpmpp_2s_ancestral", "k-diffusion sample_dpmpp_2s_ancestral (η = 1, 2 evaluations per step), Karras σ", { stochastic: true }),
+  kdiff("k-dpmpp-3m-sde", "sample_dpmpp_3m_sde", "k-diffusion sample_dpmpp_3m_sde (η = 1), Karras σ", { stochastic: true }),
+  { name: "dpm-fast", family: "dpm-fast", stochastic: false, finalSigma: "train-min", description: "k-diffusion sample_dpm_fast (n = model evaluations, steps uniform in log σ, ends at σ_min)" },
+  diffusers("kdpm2", "KDPM2DiscreteScheduler", {}, "KDPM2DiscreteScheduler (DPM-2, 2 evaluations per step)"),
+  diffusers("kdpm2-a", "KDPM2AncestralDiscreteScheduler", {}, "KDPM2AncestralDiscreteScheduler (ancestral DPM-2)", { stochastic: true }),
   diffusers("dpmpp-2m", "DPMSolverMultistepScheduler", { algorithmType: "dpmsolver++", solverOrder: 2 }, "DPMSolverMultistepScheduler dpmsolver++, order 2"),
   diffusers("dpmpp-3m", "DPMSolverMultistepScheduler", { algorithmType: "dpmsolver++", solverOrder: 3 }, "DPMSolverMultistepScheduler dpmsolver++, order 3"),
   diffusers("dpmpp-2m-sde", "DPMSolverMultistepScheduler", { algorithmType: "sde-dpmsolver++", solverOrder: 2 }, "DPMSolverMultistepScheduler sde-dpmsolver++, order 2", { stochastic: true }),
@@ -144,7 +156,8 @@ export interface SamplerRunContext<T extends BTensor> {
 
 /** Model evaluations of an n-step run. */
 export async function evaluationsOf<T extends BTensor>(s: BenchSampler, n: number, ctx: SamplerRunContext<T>): Promise<number> {
-  if (s.family === "k-diffusion") return kdiffusionEvaluations(s.fn, kdiffusionSigmas(n, ctx.schedule));
+  if (s.family === "k-diffusion") return kdiffusionEvaluations(s.fn, kdiffusionSigmas(n, ctx.schedule), s.options);
+  if (s.family === "dpm-fast") return n;
   const scheduler = await createScheduler(s.className, schedulerConfig(s, ctx.schedule), ctx.backend);
   scheduler.setTimesteps(n);
   return scheduler.timesteps.length;
@@ -206,6 +219,10 @@ export async function prepareSampler<T extends BTensor>(s: BenchSampler, ctx: Sa
     const kmodel = epsToKDenoiser(backend, model, schedule);
     return { sampler: s, run: (n, xTildeT) => KDIFFUSION[s.fn](backend, kmodel, xTildeT, kdiffusionSigmas(n, schedule), { ...s.options, noise: noiseFor() }) };
   }
+  if (s.family === "dpm-fast") {
+    const kmodel = epsToKDenoiser(backend, model, schedule);
+    return { sampler: s, run: (n, xTildeT) => sampleDpmFast(backend, kmodel, xTildeT, schedule.sigmas[0], startSigmaOf(schedule), n) };
+  }
   const scheduler = await createScheduler(s.className, schedulerConfig(s, schedule), backend);
   if (s.coordinates === "edm") {
     const network = epsToEDMNetwork(backend, model, schedule);
@@ -232,7 +249,7 @@ export async function runSampler<T extends BTensor>(s: BenchSampler, n: number, 
 
 /** The α of the coordinates a sampler returns (x = α x̃): 1 for k-diffusion, EDM and at σ = 0. */
 export function finalAlphaOf(s: BenchSampler, schedule: Schedule): number {
-  if (s.family === "k-diffusion" || s.coordinates === "edm") return 1;
+  if (s.family !== "diffusers" || s.coordinates === "edm") return 1;
   const sigma = finalSigmaOf(s, schedule);
   return 1 / Math.sqrt(1 + sigma * sigma);
 }

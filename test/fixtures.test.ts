@@ -53,7 +53,7 @@ describe("fixtures verify", () => {
     expect(byId["z"].status).toBe("failed");
     expect(byId["z"].invalid).toBeUndefined();
     expect(byId["z"].message).toMatch(/^sigmas\[3\]: reference .* file 0\.25/);
-    expect(results.filter((r) => r.status === "passed").length).toBe(2);
+    expect(results.filter((r) => r.status === "passed").length).toBe(3);
   });
 
   test("config: null and num_train_timesteps: 1e9 are errors naming file and field (no unbounded run)", async () => {
@@ -157,3 +157,33 @@ describe("strict comparison: every array at its exact length", () => {
     for (const p of findFixtureFiles([F])) expect(() => loadFixture(p)).not.toThrow();
   });
 });
+
+describe("k-diffusion set 2 (issue 16): DPM-Solver records, callback fields, recorded noise", () => {
+  test("a changed record, callback field or unused noise draw fails the file, naming the field", async () => {
+    const dir = tmp();
+    const cases: [string, string, (f: Record<string, any>) => void, RegExp][] = [
+      // Step 0 of this file has σ = 80 > s_tmax = 50, so γ = 0 and its draw is unused: only regenerating
+      // default_rng(noise_seed) can see a change there.
+      ["a", "kdiffusion/sample_heun/n7-edm-churn40-tmin0.05-tmax50.json", (f) => (f.noise[0][3] = Math.fround(f.noise[0][3] + 1e-3)), /^noise\[0\]\[3\]/],
+      ["b", "kdiffusion/sample_dpmpp_3m_sde/n10-sd.json", (f) => (f.denoised[4][2] = Math.fround(f.denoised[4][2] + 1e-2)), /^denoised\[4\]\[2\]/],
+      ["c", "kdiffusion/sample_euler/n10-sd-churn1.json", (f) => (f.callback_sigma_hat[3] = Math.fround(f.callback_sigma_hat[3] * 1.001)), /^callback_sigma_hat\[3\]/],
+      ["d", "kdiffusion/sample_dpm_adaptive/sd-order3.json", (f) => (f.info_callbacks[3].n_reject += 1), /^info_callbacks\[3\]\.n_reject/],
+      ["e", "kdiffusion/sample_dpm_adaptive/sd-order3.json", (f) => (f.info_callbacks[5].h = Math.fround(f.info_callbacks[5].h * 1.01)), /^info_callbacks\[5\]\.h/],
+      ["f", "kdiffusion/sample_dpm_fast/n12-sd-eta1.json", (f) => f.info_callbacks.pop(), /info_callbacks: the reference reports 5 records, the file holds 4/],
+      ["g", "kdiffusion/sigmas_vp/n10-default.json", (f) => (f.sigmas[9] = Math.fround(f.sigmas[9] * 1.001)), /^sigmas\[9\]/],
+      ["h", "loops/k_dpm_2_ancestral/N1000-scaled_linear-linspace-eps-n10.json", (f) => (f.noise[8][0] = Math.fround(f.noise[8][0] + 1e-3)), /^noise\[8\]\[0\]/],
+    ];
+    for (const [name, file, mutate] of cases) {
+      const f = read(file);
+      mutate(f);
+      writeFileSync(join(dir, `${name}.json`), JSON.stringify({ ...f, id: name }));
+    }
+    const results = await verifyFixtures([dir]);
+    for (const [name, , , message] of cases) {
+      const r = results.find((x) => x.path.endsWith(`/${name}.json`))!;
+      expect(r.status, name).toBe("failed");
+      expect(r.message, name).toMatch(message);
+    }
+  });
+});
+

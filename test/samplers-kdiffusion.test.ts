@@ -176,3 +176,59 @@ describe("diffspec order", () => {
     }
   });
 });
+
+describe("DPM-Solver fast / adaptive (reference/samplers/kdiffusion-dpm-solver.ts)", () => {
+  test("fast: the step orders spend exactly nfe evaluations", async () => {
+    const { dpmFastOrders, sampleDpmFast } = await import("../reference/samplers/kdiffusion-dpm-solver.ts");
+    expect(dpmFastOrders(10)).toEqual([3, 3, 3, 1]);
+    expect(dpmFastOrders(12)).toEqual([3, 3, 3, 2, 1]);
+    expect(dpmFastOrders(2)).toEqual([2]);
+    for (const nfe of [1, 2, 3, 7, 9]) {
+      const calls: number[] = [];
+      await sampleDpmFast(b, model(calls), x(), 0.1, 10, nfe);
+      expect(calls.length).toBe(nfe);
+    }
+    await expect(sampleDpmFast(b, model(), x(), 0.1, 10, 5, { eta: 1 })).rejects.toThrow(/options\.noise/);
+    await expect(sampleDpmFast(b, model(), x(), 10, 0.1, 5)).rejects.toThrow(/sigmaMax/);
+  });
+  test("adaptive: counts add up, the last state is at σ_min, bad order is a ConfigError", async () => {
+    const { sampleDpmAdaptive } = await import("../reference/samplers/kdiffusion-dpm-solver.ts");
+    for (const order of [2, 3]) {
+      const calls: number[] = [];
+      const sigmas: number[] = [];
+      const r = await sampleDpmAdaptive(b, model(calls), x(), 0.05, 20, { order, infoCallback: (i) => sigmas.push(i.sigma) });
+      expect(r.info.nfe).toBe(order * r.info.steps);
+      expect(calls.length).toBe(r.info.nfe);
+      expect(r.info.nAccept + r.info.nReject).toBe(r.info.steps);
+      expect(sigmas[sigmas.length - 1]).toBeCloseTo(0.05, 12);
+    }
+    await expect(sampleDpmAdaptive(b, model(), x(), 0.05, 20, { order: 1 })).rejects.toThrow(ConfigError);
+    // η > 0: one noise draw per accepted attempt (k-diffusion adds σ_up·z after each accepted step).
+    let draws = 0;
+    const inner = noise();
+    const r = await sampleDpmAdaptive(b, model(), x(), 0.05, 20, { eta: 1, noise: { next: async (s) => { draws++; return inner.next(s); } } });
+    expect(draws).toBe(r.info.nAccept);
+    expect(r.x.data.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe("KDPM2 schedulers and k-diffusion σ functions", () => {
+  test("both classes are registered and take 2n − 1 steps", async () => {
+    const { createScheduler } = await import("../reference/samplers/index.ts");
+    for (const cls of ["KDPM2DiscreteScheduler", "KDPM2AncestralDiscreteScheduler"]) {
+      const s = await createScheduler(cls, {}, b);
+      s.setTimesteps(6);
+      expect(s.timesteps.length).toBe(11);
+      expect(s.sigmas?.length).toBe(14);
+      await expect(createScheduler(cls, { useKarrasSigmas: true, useExponentialSigmas: true }, b)).rejects.toThrow(ConfigError);
+    }
+  });
+  test("polyexponential and vp σ: n + 1 values ending in 0; bad arguments are ConfigErrors", async () => {
+    const { polyexponentialSigmas, vpSigmas } = await import("../reference/samplers/sigmas.ts");
+    expect(polyexponentialSigmas(4, 0.1, 10, 2).length).toBe(5);
+    expect(vpSigmas(4)[4]).toBe(0);
+    expect(vpSigmas(4)[0]).toBeCloseTo(Math.sqrt(Math.expm1(19.9 / 2 + 0.1)), 10);
+    expect(() => polyexponentialSigmas(4, 0, 10)).toThrow(ConfigError);
+    expect(() => vpSigmas(4, 19.9, 0.1, 1.5)).toThrow(ConfigError);
+  });
+});

@@ -26,10 +26,10 @@ import { loadFixture, numbers, arrays, camelConfig } from "../fixtures/format.ts
 import { FIXTURE_TOLERANCES } from "../fixtures/verify.ts";
 
 const SHAPE: Shape = [2, 3];
-const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+export const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 
 /** A strictly decreasing σ schedule: n ∈ [1, 8] steps from σ₀ ∈ [0.05, 100], ratios in [0.05, 0.95], optionally ending at 0. */
-const sigmasArb = fc
+export const sigmasArb = fc
   .record({
     sigma0: fc.double({ min: 0.05, max: 100, noNaN: true }),
     ratios: fc.array(fc.double({ min: 0.05, max: 0.95, noNaN: true }), { minLength: 1, maxLength: 8 }),
@@ -49,7 +49,7 @@ const maxAbs = (a: ArrayLike<number>): number => {
 };
 
 /** A denoiser evaluated on the host, elementwise: D(x, σ)ᵢ = f(xᵢ, σ). Counts its evaluations and records σ. */
-function hostDenoiser<T extends BTensor>(b: Backend<T>, f: (v: number, sigma: number) => number): KDenoiser<T> & { calls: number[] } {
+export function hostDenoiser<T extends BTensor>(b: Backend<T>, f: (v: number, sigma: number) => number): KDenoiser<T> & { calls: number[] } {
   const calls: number[] = [];
   const d = async (x: T, sigma: number): Promise<T> => {
     calls.push(sigma);
@@ -60,17 +60,17 @@ function hostDenoiser<T extends BTensor>(b: Backend<T>, f: (v: number, sigma: nu
 }
 
 /** Host noise from a seeded stream that counts its draws. */
-function countingNoise<T extends BTensor>(b: Backend<T>, seed: number): NoiseProvider<T> & { draws: number } {
+export function countingNoise<T extends BTensor>(b: Backend<T>, seed: number): NoiseProvider<T> & { draws: number } {
   const inner = hostNoise(b, new GaussianStream(`kdiff-noise/${seed}`));
   const p = { draws: 0, next: async (shape: Shape) => { p.draws++; return inner.next(shape); } };
   return p;
 }
 
-const upload = async <T extends BTensor>(b: Backend<T>, g: GaussianStream, scale: number): Promise<T> =>
+export const upload = async <T extends BTensor>(b: Backend<T>, g: GaussianStream, scale: number): Promise<T> =>
   b.fromHost(Float64Array.from(g.normals(SHAPE[0] * SHAPE[1]), (v) => v * scale), SHAPE);
 
 /** The sampler-loop tolerance for `steps` model evaluations at state scale `scale` (conformance/tolerances.ts). */
-const samplerTol = (ctx: PropertyContext, steps: number, scale: number): number => tolerance(ctx.backend.dtype, "sampler", { steps, scale }).atol;
+export const samplerTol = (ctx: PropertyContext, steps: number, scale: number): number => tolerance(ctx.backend.dtype, "sampler", { steps, scale }).atol;
 
 /** Every deterministic configuration: the samplers with options that draw no noise. */
 const DETERMINISTIC: readonly [KDiffusionSamplerName, Record<string, unknown>][] = [
@@ -85,6 +85,9 @@ const DETERMINISTIC: readonly [KDiffusionSamplerName, Record<string, unknown>][]
   ["sample_dpmpp_2m", {}],
   ["sample_dpmpp_2m_sde", { eta: 0, solverType: "midpoint" }],
   ["sample_dpmpp_2m_sde", { eta: 0, solverType: "heun" }],
+  ["sample_dpm_2_ancestral", { eta: 0 }],
+  ["sample_dpmpp_2s_ancestral", { eta: 0 }],
+  ["sample_dpmpp_3m_sde", { eta: 0 }],
 ];
 
 /** Every sampler with every option value that changes its code path (for finiteness and counts). */
@@ -98,6 +101,12 @@ const ALL_CONFIGS: readonly [KDiffusionSamplerName, Record<string, unknown>][] =
   ["sample_euler_ancestral", { eta: 0.5, sNoise: 1.2 }],
   ["sample_dpmpp_2m_sde", {}],
   ["sample_dpmpp_2m_sde", { eta: 0.3, sNoise: 0.9, solverType: "heun" }],
+  ["sample_dpm_2_ancestral", {}],
+  ["sample_dpm_2_ancestral", { eta: 1.7, sNoise: 0.8 }],
+  ["sample_dpmpp_2s_ancestral", {}],
+  ["sample_dpmpp_2s_ancestral", { eta: 0.5 }],
+  ["sample_dpmpp_3m_sde", {}],
+  ["sample_dpmpp_3m_sde", { eta: 0.4, sNoise: 1.1 }],
 ];
 
 const configArb = fc.constantFrom(...ALL_CONFIGS);
@@ -128,7 +137,7 @@ async function replayFixture(ctx: PropertyContext, file: string): Promise<void> 
   if (f.noise) expect(draws === arrays(f.noise).length, `${f.id}: ${draws} noise draws, the fixture recorded ${arrays(f.noise).length}`);
 }
 
-const fixtureProperty = (clause: string, file: string) => ({
+export const fixtureProperty = (clause: string, file: string) => ({
   clause,
   name: "matches-k-diffusion-fixture",
   scope: "backend" as const,
@@ -334,7 +343,7 @@ export const properties = defineProperties([
         const b = ctx.backend as Backend<BTensor>;
         const model = hostDenoiser(b, (v) => 0.9 * v);
         await KDIFFUSION[name](b, model, await upload(b, new GaussianStream(seed), sigmas[0]), sigmas, { ...opts, noise: countingNoise(b, seed) });
-        const want = kdiffusionEvaluations(name, sigmas);
+        const want = kdiffusionEvaluations(name, sigmas, opts);
         expect(model.calls.length === want, `${name}: ${model.calls.length} model evaluations for ${sigmas.length - 1} steps, expected ${want}`);
         expect(model.calls.every((s) => s > 0 && Number.isFinite(s)), `${name}: the model was evaluated at σ = ${model.calls.find((s) => !(s > 0))} (only σ > 0 is allowed)`);
       })),

@@ -77,7 +77,7 @@ const noiseFor = <T extends BTensor>(b: Backend<T>, stream: GaussianStream, choi
 type DistRunner = <T extends BTensor>(b: Backend<T>, data: GaussianMixture, N: number, steps: number, stream: GaussianStream, noise: NoiseChoice) => Promise<Float64Array>;
 
 /** A k-diffusion sampler on Karras σ ∈ [0.002, 80] followed by σ = 0, from x_T = 80·z. */
-const kdiffusionRunner = (name: KDiffusionSamplerName, options: Record<string, unknown> = {}): DistRunner => async (b, data, N, steps, stream, noise) => {
+export const kdiffusionRunner = (name: KDiffusionSamplerName, options: Record<string, unknown> = {}): DistRunner => async (b, data, N, steps, stream, noise) => {
   const sigmas = karrasSigmas(steps, 0.002, 80);
   const x = await b.fromHost(stream.normals(N * data.dim).map((v) => v * sigmas[0]), [N, data.dim]);
   const out = await KDIFFUSION[name](b, veOracle(b, data), x, sigmas, { ...options, noise: noiseFor(b, stream, noise) });
@@ -85,7 +85,7 @@ const kdiffusionRunner = (name: KDiffusionSamplerName, options: Record<string, u
 };
 
 /** A diffusers scheduler on the default linear β schedule (trailing timesteps), from x_T = z·initNoiseSigma. */
-const diffusersRunner = (className: string, config: Record<string, unknown>, eta?: number): DistRunner => async (b, data, N, steps, stream, noise) => {
+export const diffusersRunner = (className: string, config: Record<string, unknown>, eta?: number): DistRunner => async (b, data, N, steps, stream, noise) => {
   const s = await createScheduler(className, { ...LINEAR, timestepSpacing: "trailing", ...config }, b);
   s.setTimesteps(steps);
   const x = await b.fromHost(stream.normals(N * data.dim).map((v) => v * s.initNoiseSigma), [N, data.dim]);
@@ -93,7 +93,7 @@ const diffusersRunner = (className: string, config: Record<string, unknown>, eta
   return Float64Array.from(await b.toHost(out));
 };
 
-interface DistSampler {
+export interface DistSampler {
   readonly name: string;
   readonly stochastic: boolean;
   /** Steps per profile [quick, full]. */
@@ -124,7 +124,7 @@ const PERMUTATIONS = 199;
 
 const split = (a: Float64Array, D: number): Float64Array[] => Array.from({ length: a.length / D }, (_, i) => a.subarray(i * D, (i + 1) * D));
 
-function distributionProperty(s: DistSampler, dim: 2 | 64): PropertyDef {
+export function distributionProperty(s: DistSampler, dim: 2 | 64): PropertyDef {
   const data = dim === 2 ? MIXTURE_2D : MIXTURE_64D;
   return {
     clause: "SAMP-DISTRIBUTION",
@@ -165,7 +165,7 @@ function randomMixture(seed: number): GaussianMixture {
   return new GaussianMixture([0, 1].map(() => ({ mean: g.normals(3).map((v) => 2 * v), std: 0.2 + g.uniform(), weight: 0.2 + g.uniform() })));
 }
 
-const maxAbs = (a: ArrayLike<number>): number => {
+export const maxAbs = (a: ArrayLike<number>): number => {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;

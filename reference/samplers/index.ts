@@ -28,6 +28,8 @@ export const SCHEDULER_MODULES: Record<string, readonly [string, string]> = {
   EDMDPMSolverMultistepScheduler: ["edm.ts", "createEDMDPMSolverMultistepScheduler"],
   IPNDMScheduler: ["ipndm.ts", "createIPNDMScheduler"],
   SASolverScheduler: ["sasolver.ts", "createSASolverScheduler"],
+  KDPM2DiscreteScheduler: ["kdpm2.ts", "createKDPM2DiscreteScheduler"],
+  KDPM2AncestralDiscreteScheduler: ["kdpm2.ts", "createKDPM2AncestralDiscreteScheduler"],
 };
 
 export const SCHEDULER_CLASSES = Object.keys(SCHEDULER_MODULES);
@@ -42,6 +44,6 @@ export async function createScheduler<T extends BTensor>(className: string, conf
 }
 
 /** k-diffusion function names implemented in reference/samplers/kdiffusion.ts. */
-export const KDIFFUSION_SAMPLERS = ["sample_euler", "sample_euler_ancestral", "sample_heun", "sample_dpm_2", "sample_lms", "sample_dpmpp_2m", "sample_dpmpp_2m_sde"] as const;
+export const KDIFFUSION_SAMPLERS = ["sample_euler", "sample_euler_ancestral", "sample_heun", "sample_dpm_2", "sample_lms", "sample_dpmpp_2m", "sample_dpmpp_2m_sde", "sample_dpm_2_ancestral", "sample_dpmpp_2s_ancestral", "sample_dpmpp_3m_sde"] as const;
 export type KDiffusionSamplerName = (typeof KDIFFUSION_SAMPLERS)[number];
 

@@ -25,9 +25,19 @@ export type KDenoiser<T extends BTensor> = (x: T, sigma: number) => Promise<T>;
 
 export interface KSamplerOptions<T extends BTensor> {
   noise?: NoiseProvider<T>;
-  /** Called with the state after iteration i (i = 0 … n−1). */
-  callback?: (i: number, x: T) => void;
+  /**
+   * Called with the state after iteration i (i = 0 … n−1), and what k-diffusion's callback dict holds
+   * besides it: the model input of iteration i's first evaluation (after churn), its σ̂ and D there.
+   */
+  callback?: (i: number, x: T, info: KCallbackInfo<T>) => void;
   [kwarg: string]: unknown;
+}
+
+/** k-diffusion's callback dict: iteration i's first model input x (after churn), its σ̂ and the denoiser output. */
+export interface KCallbackInfo<T extends BTensor> {
+  readonly x: T;
+  readonly sigmaHat: number;
+  readonly denoised: T;
 }
 
 export type KSampler = <T extends BTensor>(backend: Backend<T>, model: KDenoiser<T>, x: T, sigmas: Float64Array, options?: KSamplerOptions<T>) => Promise<T>;
@@ -40,7 +50,7 @@ export async function toD<T extends BTensor>(backend: Backend<T>, x: T, sigma: n
 }
 
 /** x + Σ cₖ·termsₖ: one explicit update. */
-const step = async <T extends BTensor>(backend: Backend<T>, x: T, terms: readonly T[], coeffs: readonly number[]): Promise<T> =>
+export const step = async <T extends BTensor>(backend: Backend<T>, x: T, terms: readonly T[], coeffs: readonly number[]): Promise<T> =>
   backend.combine([x, ...terms], [1, ...coeffs]);
 
 /**
@@ -58,7 +68,7 @@ export function getAncestralStep(sigmaFrom: number, sigmaTo: number, eta = 1): {
 }
 
 /** x + scale·z with z ~ 𝒩(0, I) from `noise`. A draw scaled by 0 without a provider is skipped. */
-async function addNoise<T extends BTensor>(backend: Backend<T>, x: T, scale: number, noise: NoiseProvider<T> | undefined, sampler: string): Promise<T> {
+export async function addNoise<T extends BTensor>(backend: Backend<T>, x: T, scale: number, noise: NoiseProvider<T> | undefined, sampler: string): Promise<T> {
   if (!noise) {
     if (scale === 0) return x;
     throw new ConfigError(`${sampler} options.noise`, undefined, "a NoiseProvider (this sampler adds fresh Gaussian noise; pass e.g. backendNoise(backend, seed))");
@@ -137,6 +147,9 @@ export const KDIFFUSION_OPTIONS: Record<KDiffusionSamplerName, Readonly<Record<s
   sample_lms: { order: 4 },
   sample_dpmpp_2m: {},
   sample_dpmpp_2m_sde: { eta: 1, sNoise: 1, solverType: "midpoint" },
+  sample_dpm_2_ancestral: { eta: 1, sNoise: 1 },
+  sample_dpmpp_2s_ancestral: { eta: 1, sNoise: 1 },
+  sample_dpmpp_3m_sde: { eta: 1, sNoise: 1 },
 };
 
 /**
@@ -183,9 +196,10 @@ export async function sampleEuler<T extends BTensor>(backend: Backend<T>, model:
     let sigmaHat: number;
     [x, sigmaHat] = await churn(backend, x, sigmas[i], n, o, options.noise, "sample_euler");
     const denoised = await model(x, sigmaHat);
+    const info = { x, sigmaHat: sigmaHat, denoised };
     const d = await toD(backend, x, sigmaHat, denoised);
     x = await step(backend, x, [d], [sigmas[i + 1] - sigmaHat]);
-    options.callback?.(i, x);
+    options.callback?.(i, x, info);
   }
   return x;
 }
@@ -198,11 +212,12 @@ export async function sampleEulerAncestral<T extends BTensor>(backend: Backend<T
   const o = resolve<{ eta: number; sNoise: number }>("sample_euler_ancestral", sigmas, options);
   for (let i = 0; i < sigmas.length - 1; i++) {
     const denoised = await model(x, sigmas[i]);
+    const info = { x, sigmaHat: sigmas[i], denoised };
     const { sigmaDown, sigmaUp } = getAncestralStep(sigmas[i], sigmas[i + 1], o.eta);
     const d = await toD(backend, x, sigmas[i], denoised);
     x = await step(backend, x, [d], [sigmaDown - sigmas[i]]);
     if (sigmas[i + 1] > 0) x = await addNoise(backend, x, o.sNoise * sigmaUp, options.noise, "sample_euler_ancestral");
-    options.callback?.(i, x);
+    options.callback?.(i, x, info);
   }
   return x;
 }
@@ -218,6 +233,7 @@ export async function sampleHeun<T extends BTensor>(backend: Backend<T>, model: 
     let sigmaHat: number;
     [x, sigmaHat] = await churn(backend, x, sigmas[i], n, o, options.noise, "sample_heun");
     const denoised = await model(x, sigmaHat);
+    const info = { x, sigmaHat: sigmaHat, denoised };
     const d = await toD(backend, x, sigmaHat, denoised);
     const dt = sigmas[i + 1] - sigmaHat;
     if (sigmas[i + 1] === 0) {
@@ -227,7 +243,7 @@ export async function sampleHeun<T extends BTensor>(backend: Backend<T>, model: 
       const d2 = await toD(backend, x2, sigmas[i + 1], await model(x2, sigmas[i + 1]));
       x = await step(backend, x, [d, d2], [dt / 2, dt / 2]); // Heun's method: (d + d₂)/2·dt
     }
-    options.callback?.(i, x);
+    options.callback?.(i, x, info);
   }
   return x;
 }
@@ -243,6 +259,7 @@ export async function sampleDpm2<T extends BTensor>(backend: Backend<T>, model: 
     let sigmaHat: number;
     [x, sigmaHat] = await churn(backend, x, sigmas[i], n, o, options.noise, "sample_dpm_2");
     const denoised = await model(x, sigmaHat);
+    const info = { x, sigmaHat: sigmaHat, denoised };
     const d = await toD(backend, x, sigmaHat, denoised);
     if (sigmas[i + 1] === 0) {
       x = await step(backend, x, [d], [sigmas[i + 1] - sigmaHat]); // Euler method
@@ -252,7 +269,7 @@ export async function sampleDpm2<T extends BTensor>(backend: Backend<T>, model: 
       const d2 = await toD(backend, x2, sigmaMid, await model(x2, sigmaMid));
       x = await step(backend, x, [d2], [sigmas[i + 1] - sigmaHat]);
     }
-    options.callback?.(i, x);
+    options.callback?.(i, x, info);
   }
   return x;
 }
@@ -266,12 +283,13 @@ export async function sampleLms<T extends BTensor>(backend: Backend<T>, model: K
   const ds: T[] = [];
   for (let i = 0; i < sigmas.length - 1; i++) {
     const denoised = await model(x, sigmas[i]);
+    const info = { x, sigmaHat: sigmas[i], denoised };
     ds.unshift(await toD(backend, x, sigmas[i], denoised)); // ds[j] = d at σ_{i−j}
     if (ds.length > o.order) ds.pop();
     const curOrder = Math.min(i + 1, o.order);
     const coeffs = Array.from({ length: curOrder }, (_, j) => linearMultistepCoeff(curOrder, sigmas, i, j));
     x = await step(backend, x, ds, coeffs);
-    options.callback?.(i, x);
+    options.callback?.(i, x, info);
   }
   return x;
 }
@@ -287,6 +305,7 @@ export async function sampleDpmpp2m<T extends BTensor>(backend: Backend<T>, mode
   let oldDenoised: T | undefined;
   for (let i = 0; i < sigmas.length - 1; i++) {
     const denoised = await model(x, sigmas[i]);
+    const info = { x, sigmaHat: sigmas[i], denoised };
     const [sigma, sigmaNext] = [sigmas[i], sigmas[i + 1]];
     const h = lambda(sigmaNext) - lambda(sigma);
     const w = -Math.expm1(-h); // 1 − σᵢ₊₁/σᵢ, = 1 at σᵢ₊₁ = 0 (h = ∞)
@@ -297,7 +316,7 @@ export async function sampleDpmpp2m<T extends BTensor>(backend: Backend<T>, mode
       x = await backend.combine([x, denoised, oldDenoised], [sigmaNext / sigma, w * (1 + 1 / (2 * r)), -w / (2 * r)]);
     }
     oldDenoised = denoised;
-    options.callback?.(i, x);
+    options.callback?.(i, x, info);
   }
   return x;
 }
@@ -314,6 +333,7 @@ export async function sampleDpmpp2mSde<T extends BTensor>(backend: Backend<T>, m
   let hLast = 0;
   for (let i = 0; i < sigmas.length - 1; i++) {
     const denoised = await model(x, sigmas[i]);
+    const info = { x, sigmaHat: sigmas[i], denoised };
     const [sigma, sigmaNext] = [sigmas[i], sigmas[i + 1]];
     if (sigmaNext === 0) {
       x = denoised; // denoising step
@@ -335,13 +355,116 @@ export async function sampleDpmpp2mSde<T extends BTensor>(backend: Backend<T>, m
       hLast = h;
     }
     oldDenoised = denoised;
-    options.callback?.(i, x);
+    options.callback?.(i, x, info);
+  }
+  return x;
+}
+
+/**
+ * SAMP-KDIFF-DPM2-ANCESTRAL: DPM-2's midpoint step down to σ_down, then fresh noise of std σ_up·S_noise
+ * (k-diffusion `sample_dpm_2_ancestral`): σ_mid = √(σᵢ σ_down), x ← x + (σ_down − σᵢ)·d(x + (σ_mid − σᵢ)d, σ_mid);
+ * Euler when σ_down = 0. η = 0 is `sample_dpm_2` without churn.
+ */
+export async function sampleDpm2Ancestral<T extends BTensor>(backend: Backend<T>, model: KDenoiser<T>, x: T, sigmas: Float64Array, options: KSamplerOptions<T> = {}): Promise<T> {
+  const o = resolve<{ eta: number; sNoise: number }>("sample_dpm_2_ancestral", sigmas, options);
+  for (let i = 0; i < sigmas.length - 1; i++) {
+    const sigma = sigmas[i];
+    const denoised = await model(x, sigma);
+    const info = { x, sigmaHat: sigma, denoised };
+    const { sigmaDown, sigmaUp } = getAncestralStep(sigma, sigmas[i + 1], o.eta);
+    const d = await toD(backend, x, sigma, denoised);
+    if (sigmaDown === 0) {
+      x = await step(backend, x, [d], [sigmaDown - sigma]); // Euler method
+    } else {
+      const sigmaMid = Math.exp(0.5 * (Math.log(sigma) + Math.log(sigmaDown)));
+      const x2 = await step(backend, x, [d], [sigmaMid - sigma]);
+      const d2 = await toD(backend, x2, sigmaMid, await model(x2, sigmaMid));
+      x = await step(backend, x, [d2], [sigmaDown - sigma]);
+    }
+    if (sigmas[i + 1] > 0) x = await addNoise(backend, x, o.sNoise * sigmaUp, options.noise, "sample_dpm_2_ancestral");
+    options.callback?.(i, x, info);
+  }
+  return x;
+}
+
+/**
+ * SAMP-KDIFF-DPMPP-2S-ANCESTRAL: one DPM-Solver++(2S) step (Lu et al. 2022b, Alg. 1, r = ½) in λ = −log σ
+ * from σᵢ down to σ_down, then fresh noise of std σ_up·S_noise (k-diffusion `sample_dpmpp_2s_ancestral`):
+ *   h = λ_down − λᵢ, σ_s = √(σᵢ σ_down), u = (σ_s/σᵢ) x + (1 − e^{−h/2}) Dᵢ, x ← (σ_down/σᵢ) x + (1 − e^{−h}) D(u, σ_s);
+ * Euler when σ_down = 0.
+ */
+export async function sampleDpmpp2sAncestral<T extends BTensor>(backend: Backend<T>, model: KDenoiser<T>, x: T, sigmas: Float64Array, options: KSamplerOptions<T> = {}): Promise<T> {
+  const o = resolve<{ eta: number; sNoise: number }>("sample_dpmpp_2s_ancestral", sigmas, options);
+  for (let i = 0; i < sigmas.length - 1; i++) {
+    const sigma = sigmas[i];
+    const denoised = await model(x, sigma);
+    const info = { x, sigmaHat: sigma, denoised };
+    const { sigmaDown, sigmaUp } = getAncestralStep(sigma, sigmas[i + 1], o.eta);
+    if (sigmaDown === 0) {
+      x = await step(backend, x, [await toD(backend, x, sigma, denoised)], [sigmaDown - sigma]); // Euler method
+    } else {
+      const h = lambda(sigmaDown) - lambda(sigma);
+      const sigmaS = Math.exp(-(lambda(sigma) + 0.5 * h));
+      const u = await backend.combine([x, denoised], [sigmaS / sigma, -Math.expm1(-0.5 * h)]);
+      const denoised2 = await model(u, sigmaS);
+      x = await backend.combine([x, denoised2], [sigmaDown / sigma, -Math.expm1(-h)]);
+    }
+    if (sigmas[i + 1] > 0) x = await addNoise(backend, x, o.sNoise * sigmaUp, options.noise, "sample_dpmpp_2s_ancestral");
+    options.callback?.(i, x, info);
+  }
+  return x;
+}
+
+/**
+ * SAMP-KDIFF-DPMPP-3M-SDE: DPM-Solver++(3M) for the reverse SDE (k-diffusion `sample_dpmpp_3m_sde`), with
+ * stochasticity η. With hη = (1 + η)h, φ₂ = 1 − (1 − e^{−hη})/hη and φ₃ = φ₂/hη − ½, and D₁, D₂ the first
+ * and second divided differences of D over the last three λ (scaled by h):
+ *   x ← e^{−hη} x + (1 − e^{−hη}) Dᵢ + φ₂ D₁ − φ₃ D₂ + σᵢ₊₁ √(1 − e^{−2ηh}) S_noise z,
+ * (second order with one previous D, first order at the start); the last step to σ = 0 returns D.
+ */
+export async function sampleDpmpp3mSde<T extends BTensor>(backend: Backend<T>, model: KDenoiser<T>, x: T, sigmas: Float64Array, options: KSamplerOptions<T> = {}): Promise<T> {
+  const o = resolve<{ eta: number; sNoise: number }>("sample_dpmpp_3m_sde", sigmas, options);
+  let [denoised1, denoised2]: (T | undefined)[] = [undefined, undefined];
+  let [h1, h2]: (number | undefined)[] = [undefined, undefined];
+  for (let i = 0; i < sigmas.length - 1; i++) {
+    const denoised = await model(x, sigmas[i]);
+    const info = { x, sigmaHat: sigmas[i], denoised };
+    let h: number | undefined;
+    if (sigmas[i + 1] === 0) {
+      x = denoised; // denoising step
+    } else {
+      h = lambda(sigmas[i + 1]) - lambda(sigmas[i]);
+      const hEta = h * (o.eta + 1);
+      const phi2 = Math.expm1(-hEta) / hEta + 1;
+      const terms: T[] = [x, denoised];
+      const coeffs = [Math.exp(-hEta), -Math.expm1(-hEta)];
+      if (h2 !== undefined && denoised1 && denoised2) {
+        // D₁ = D1_0 + (D1_0 − D1_1)·r₀/(r₀ + r₁), D₂ = (D1_0 − D1_1)/(r₀ + r₁), D1_0 = (Dᵢ − Dᵢ₋₁)/r₀, D1_1 = (Dᵢ₋₁ − Dᵢ₋₂)/r₁.
+        const [r0, r1] = [(h1 as number) / h, h2 / h];
+        const phi3 = phi2 / hEta - 0.5;
+        const a = phi2 * (1 + r0 / (r0 + r1)) - phi3 / (r0 + r1); // weight of D1_0
+        const b = -phi2 * (r0 / (r0 + r1)) + phi3 / (r0 + r1); // weight of D1_1
+        terms.push(denoised1, denoised2);
+        coeffs[1] += a / r0;
+        coeffs.push(-a / r0 + b / r1, -b / r1);
+      } else if (h1 !== undefined && denoised1) {
+        const r = h1 / h;
+        terms.push(denoised1);
+        coeffs[1] += phi2 / r;
+        coeffs.push(-phi2 / r);
+      }
+      x = await backend.combine(terms, coeffs);
+      if (o.eta) x = await addNoise(backend, x, sigmas[i + 1] * Math.sqrt(-Math.expm1(-2 * h * o.eta)) * o.sNoise, options.noise, "sample_dpmpp_3m_sde");
+    }
+    [denoised1, denoised2] = [denoised, denoised1];
+    [h1, h2] = [h, h1];
+    options.callback?.(i, x, info);
   }
   return x;
 }
 
 /** λ = −log σ: the half log-SNR of the VE view (k-diffusion's `t_fn`); +∞ at σ = 0. */
-const lambda = (sigma: number): number => -Math.log(sigma);
+export const lambda = (sigma: number): number => -Math.log(sigma);
 
 /** The catalogue, keyed by k-diffusion's function names (reference/samplers/index.ts). */
 export const KDIFFUSION: Record<KDiffusionSamplerName, KSampler> = {
@@ -352,11 +475,24 @@ export const KDIFFUSION: Record<KDiffusionSamplerName, KSampler> = {
   sample_lms: sampleLms,
   sample_dpmpp_2m: sampleDpmpp2m,
   sample_dpmpp_2m_sde: sampleDpmpp2mSde,
+  sample_dpm_2_ancestral: sampleDpm2Ancestral,
+  sample_dpmpp_2s_ancestral: sampleDpmpp2sAncestral,
+  sample_dpmpp_3m_sde: sampleDpmpp3mSde,
 };
 
-/** SAMP-KDIFF-NFE: model evaluations of a run over `sigmas` (2 per step for Heun/DPM-2 except a final step to σ = 0). */
-export function kdiffusionEvaluations(name: KDiffusionSamplerName, sigmas: ArrayLike<number>): number {
+/**
+ * SAMP-KDIFF-NFE: model evaluations of a run over `sigmas` (2 per step for Heun/DPM-2 except a final step
+ * to σ = 0; 2 per step for the ancestral DPM-2 / DPM-Solver++(2S) except steps with σ_down = 0: the step to
+ * σ = 0, and any step where η > 1 makes σ_up = σᵢ₊₁).
+ */
+export function kdiffusionEvaluations(name: KDiffusionSamplerName, sigmas: ArrayLike<number>, options: { eta?: unknown } = {}): number {
   const n = sigmas.length - 1;
   if (name === "sample_heun" || name === "sample_dpm_2") return 2 * n - (sigmas[n] === 0 ? 1 : 0);
+  if (name === "sample_dpm_2_ancestral" || name === "sample_dpmpp_2s_ancestral") {
+    const eta = typeof options.eta === "number" ? options.eta : 1;
+    let evals = 0;
+    for (let i = 0; i < n; i++) evals += getAncestralStep(sigmas[i], sigmas[i + 1], eta).sigmaDown === 0 ? 1 : 2;
+    return evals;
+  }
   return n;
 }

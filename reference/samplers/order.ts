@@ -41,6 +41,7 @@ import { karrasSigmas, makeSchedule, type Schedule } from "../schedule.ts";
 import type { Tensor } from "../tensor.ts";
 import { createScheduler } from "./index.ts";
 import { KDIFFUSION, kdiffusionEvaluations, type KDenoiser } from "./kdiffusion.ts";
+import { sampleDpmFast } from "./kdiffusion-dpm-solver.ts";
 import type { KDiffusionSamplerName } from "./index.ts";
 import { runPipeline } from "./scheduler.ts";
 import { edmPreconditioning } from "./edm.ts";
@@ -149,7 +150,7 @@ export function kdiffusionEntry(name: string, fn: KDiffusionSamplerName, expecte
       const b = referenceBackend;
       const sigmas = karrasNoZero(n, range.sigmaMin, range.sigmaMax);
       const x = await KDIFFUSION[fn](b, veOracle(b, orderData(p)), b.fromHost(xTilde, [p.batch, p.dim]), sigmas, options);
-      return { sample: x.data, sigmaFinal: range.sigmaMin, alphaFinal: 1, evaluations: kdiffusionEvaluations(fn, sigmas) };
+      return { sample: x.data, sigmaFinal: range.sigmaMin, alphaFinal: 1, evaluations: kdiffusionEvaluations(fn, sigmas, options) };
     },
   };
 }
@@ -197,6 +198,26 @@ export function diffusersEntry(name: string, className: string, config: Record<s
       const out = await runPipeline(scheduler, vpOracle(b, orderData(p), schedule), xT);
       // Every diffusers entry ends at ᾱ₀ (setAlphaToOne: false / finalSigmasType: "sigma_min").
       return { sample: out.data, sigmaFinal: veSigma(0), alphaFinal: Math.sqrt(ac[0]), evaluations: scheduler.timesteps.length };
+    },
+  };
+}
+
+/**
+ * k-diffusion `sample_dpm_fast` with m steps uniform in λ over EDM's range: nfe = 3m − 1, so m − 1
+ * DPM-Solver-3 steps and a final DPM-Solver-2 step (local error O(h³): it does not lower the global order 3;
+ * with nfe ≡ 0 or 1 mod 3 the final DPM-Solver-1 step would make the global order 2).
+ */
+export function dpmFastEntry(name: string, steps: readonly number[], range = EDM): OrderSamplerDef {
+  return {
+    name,
+    expectedOrder: 3,
+    description: `k-diffusion sample_dpm_fast with m steps (nfe = 3m − 1) uniform in λ, σ ∈ [${range.sigmaMin}, ${range.sigmaMax}]`,
+    steps,
+    sigmaStart: () => range.sigmaMax,
+    async run(m, xTilde, p) {
+      const b = referenceBackend;
+      const x = await sampleDpmFast(b, veOracle(b, orderData(p)), b.fromHost(xTilde, [p.batch, p.dim]), range.sigmaMin, range.sigmaMax, 3 * m - 1);
+      return { sample: x.data, sigmaFinal: range.sigmaMin, alphaFinal: 1, evaluations: 3 * m - 1 };
     },
   };
 }
@@ -319,6 +340,12 @@ export const ORDER_SAMPLERS: readonly OrderSamplerDef[] = [
   kdiffusionEntry("lms", "sample_lms", 4, [64, 128, 256, 512, 1024], "k-diffusion sample_lms (order 4) on Karras σ ∈ [0.002, 80]; start-up damped"),
   kdiffusionEntry("lms-startup", "sample_lms", 2, LATE, "k-diffusion sample_lms (order 4) on Karras σ ∈ [0.01, 1]: the first-order start-up step limits the global order to 2", { sigmaMin: 0.01, sigmaMax: 1 }),
   kdiffusionEntry("k-dpmpp-2m", "sample_dpmpp_2m", 2, DOUBLING, "k-diffusion sample_dpmpp_2m on Karras σ ∈ [0.002, 80]"),
+  kdiffusionEntry("k-dpmpp-2s", "sample_dpmpp_2s_ancestral", 2, DOUBLING, "k-diffusion sample_dpmpp_2s_ancestral, η = 0 (DPM-Solver++(2S)), on Karras σ ∈ [0.002, 80]", EDM, { eta: 0 }),
+  kdiffusionEntry("k-dpm-2-anc", "sample_dpm_2_ancestral", 2, DOUBLING, "k-diffusion sample_dpm_2_ancestral, η = 0, on Karras σ ∈ [0.002, 80]", EDM, { eta: 0 }),
+  // k-diffusion weights D₂ ≈ h²D''/2 by −φ₃ = −(φ₂/h − ½), half the Taylor weight (as diffusers does: spec/08-order.md,
+  // deviation 1): the local error keeps an h³ term and the method as written is globally second order.
+  kdiffusionEntry("k-dpmpp-3m", "sample_dpmpp_3m_sde", 2, [64, 128, 256, 512, 1024], "k-diffusion sample_dpmpp_3m_sde, η = 0, on Karras σ ∈ [0.002, 80]: second order (its D₂ weight is half the Taylor weight)", EDM, { eta: 0 }),
+  dpmFastEntry("dpm-fast", DOUBLING),
   diffusersEntry("dpmpp-2m", "DPMSolverMultistepScheduler", { ...MULTISTEP, algorithmType: "dpmsolver++", solverOrder: 2, solverType: "midpoint" }, 2, DOUBLING, "DPMSolverMultistepScheduler dpmsolver++ order 2, trailing, N = 1024"),
   diffusersEntry("dpmpp-3m", "DPMSolverMultistepScheduler", { ...MULTISTEP, algorithmType: "dpmsolver++", solverOrder: 3 }, 3, LATE, "DPMSolverMultistepScheduler dpmsolver++ order 3, trailing, N = 1024"),
   diffusersEntry("unipc-2", "UniPCMultistepScheduler", { ...MULTISTEP, solverOrder: 2, solverType: "bh2", predictX0: true, disableCorrector: [] }, 3, LATE, "UniPCMultistepScheduler bh2 order 2 with the corrector UniC, trailing, N = 1024"),

@@ -590,3 +590,46 @@ export function float32AlphasCumprod(c: Pick<ScheduleConfig, "numTrainTimesteps"
 export function float32TrainSigmas(alphasCumprod: ArrayLike<number>): Float64Array {
   return Float64Array.from(alphasCumprod, (a) => f32(Math.sqrt(f32(f32(1 - a) / a))));
 }
+
+// ─── k-diffusion's σ schedules ───────────────────────────────────────────────────────────────────
+
+/**
+ * SAMP-KDIFF-SIGMAS-POLYEXP: k-diffusion `get_sigmas_polyexponential`: log σ runs from log σ_max to
+ * log σ_min along the ramp r^ρ, r = 1 … 0 evenly spaced (ρ = 1 is the exponential schedule, larger ρ spends
+ * more steps at small σ), then a final 0: σᵢ = exp(log σ_min + rᵢ^ρ (log σ_max − log σ_min)).
+ */
+export function polyexponentialSigmas(n: number, sigmaMin: number, sigmaMax: number, rho = 1): Float64Array {
+  requirePositiveInt("n", n);
+  require(Number.isFinite(sigmaMin) && sigmaMin > 0, "sigmaMin", sigmaMin, "a finite number > 0");
+  require(Number.isFinite(sigmaMax) && sigmaMax >= sigmaMin, "sigmaMax", sigmaMax, `a finite number ≥ sigmaMin (${sigmaMin})`);
+  require(Number.isFinite(rho) && rho > 0, "rho", rho, "a finite number > 0");
+  const [lo, hi] = [Math.log(sigmaMin), Math.log(sigmaMax)];
+  const out = new Float64Array(n + 1);
+  linspace(1, 0, n).forEach((r, i) => (out[i] = Math.exp(r ** rho * (hi - lo) + lo)));
+  return out;
+}
+
+/**
+ * SAMP-KDIFF-SIGMAS-VP: k-diffusion `get_sigmas_vp`, the continuous VP schedule of Song et al. (2021) in
+ * the VE view: with log ᾱ(t) = −(β_d t²/2 + β_min t), σ(t) = √(1/ᾱ(t) − 1) = √(e^{β_d t²/2 + β_min t} − 1)
+ * at t evenly spaced from 1 to ε_s, then a final 0. Defaults β_d = 19.9, β_min = 0.1, ε_s = 10⁻³.
+ */
+export function vpSigmas(n: number, betaD = 19.9, betaMin = 0.1, epsS = 1e-3): Float64Array {
+  requirePositiveInt("n", n);
+  require(Number.isFinite(betaD) && betaD >= 0, "betaD", betaD, "a finite number ≥ 0");
+  require(Number.isFinite(betaMin) && betaMin >= 0, "betaMin", betaMin, "a finite number ≥ 0");
+  require(Number.isFinite(epsS) && epsS > 0 && epsS < 1, "epsS", epsS, "a number in (0, 1) (the smallest t)");
+  require(betaD + betaMin > 0, "betaMin", betaMin, "a number > 0 when betaD = 0 (else every σ is 0)");
+  const out = new Float64Array(n + 1);
+  linspace(1, epsS, n).forEach((t, i) => (out[i] = Math.sqrt(Math.expm1((betaD * t * t) / 2 + betaMin * t))));
+  return out;
+}
+
+/** k-diffusion's σ-schedule functions by name, with their keyword arguments (snake_case, as the fixtures store them). */
+export const KDIFFUSION_SIGMAS = {
+  get_sigmas_karras: (a: Record<string, number>) => karrasSigmas(a.n, a.sigma_min, a.sigma_max, a.rho ?? 7),
+  get_sigmas_exponential: (a: Record<string, number>) => exponentialSigmas(a.n, a.sigma_min, a.sigma_max),
+  get_sigmas_polyexponential: (a: Record<string, number>) => polyexponentialSigmas(a.n, a.sigma_min, a.sigma_max, a.rho ?? 1),
+  get_sigmas_vp: (a: Record<string, number>) => vpSigmas(a.n, a.beta_d ?? 19.9, a.beta_min ?? 0.1, a.eps_s ?? 1e-3),
+} as const;
+export type KDiffusionSigmasName = keyof typeof KDIFFUSION_SIGMAS;
