@@ -120,6 +120,8 @@ export const OVERHEAD_CASES: readonly OverheadCase[] = [
   d("edm-dpmpp-2m", "EDMDPMSolverMultistepScheduler", {}, "EDMDPMSolverMultistepScheduler defaults (dpmsolver++ 2M)", floor(3, 2, "read x, F, m₁; write x' and m = D")),
   d("ipndm", "IPNDMScheduler", {}, "IPNDMScheduler (Adams–Bashforth 4 on ε̂)", floor(5, 2, "read x, v, ε̂₋₁, ε̂₋₂, ε̂₋₃; write ε̂ and x'"), { extra: "ε̂, the extrapolated ē and x̂₀ are materialised in turn" }),
   d("sa-solver", "SASolverScheduler", {}, "SASolverScheduler defaults (p2c2, τ = 1 on t ∈ [200, 800])", floor(6, 2, "read x, ε, x₋₁, ξ₋₁, m₋₁, ξ; write m and x'"), { stochastic: true, extra: "the corrected sample is materialised between the corrector and the predictor" }),
+  d("kdpm2", "KDPM2DiscreteScheduler", {}, "KDPM2DiscreteScheduler defaults (2 evaluations per σ step)", floor(2.5, 1, "per 2 evaluations: read (x, ε₁) then (x, x_mid, ε₂); write x_mid, x'")),
+  d("kdpm2-ancestral", "KDPM2AncestralDiscreteScheduler", {}, "KDPM2AncestralDiscreteScheduler defaults (2 evaluations per σ step)", floor(3, 1, "per 2 evaluations: read (x, ε₁) then (x, x_mid, ε₂, z); write x_mid, x'"), { stochastic: true }),
   k("k-euler", "sample_euler", "k-diffusion sample_euler", floor(2, 1, "read x, D; write x'")),
   k("k-euler-ancestral", "sample_euler_ancestral", "k-diffusion sample_euler_ancestral (η = 1)", floor(3, 1, "read x, D, z; write x'"), { stochastic: true }),
   k("k-heun", "sample_heun", "k-diffusion sample_heun (2 evaluations per σ step)", floor(2.5, 1, "per 2 evaluations: read (x, D₁) then (x, D₁, D₂); write x₂, x'")),
@@ -127,6 +129,9 @@ export const OVERHEAD_CASES: readonly OverheadCase[] = [
   k("k-lms", "sample_lms", "k-diffusion sample_lms (order 4)", floor(5, 2, "read x, D, d₋₁, d₋₂, d₋₃; write x' and d")),
   k("k-dpmpp-2m", "sample_dpmpp_2m", "k-diffusion sample_dpmpp_2m", floor(3, 1, "read x, D, D₋₁; write x'")),
   k("k-dpmpp-2m-sde", "sample_dpmpp_2m_sde", "k-diffusion sample_dpmpp_2m_sde (η = 1, midpoint)", floor(4, 1, "read x, D, D₋₁, z; write x'"), { stochastic: true }),
+  k("k-dpm-2-ancestral", "sample_dpm_2_ancestral", "k-diffusion sample_dpm_2_ancestral (η = 1, 2 evaluations per step)", floor(3, 1, "per 2 evaluations: read (x, D₁) then (x, x_mid, D₂, z); write x_mid, x'"), { stochastic: true }),
+  k("k-dpmpp-2s-ancestral", "sample_dpmpp_2s_ancestral", "k-diffusion sample_dpmpp_2s_ancestral (η = 1, 2 evaluations per step)", floor(2.5, 1, "per 2 evaluations: read (x, D₁) then (x, D₂, z); write u, x'"), { stochastic: true }),
+  k("k-dpmpp-3m-sde", "sample_dpmpp_3m_sde", "k-diffusion sample_dpmpp_3m_sde (η = 1)", floor(5, 1, "read x, D, D₋₁, D₋₂, z; write x'"), { stochastic: true }),
 ];
 
 /** Every class of SCHEDULER_CLASSES and every k-diffusion sampler has a case (checked at start-up and by the tests). */
