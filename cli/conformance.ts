@@ -4,7 +4,7 @@ import { checkOutputFile, writeOutputs } from "./output.ts";
 import { installRunGuards } from "./run-guards.ts";
 import { BUILTIN_BACKENDS, backendArgOf, openBackend, type BackendSpec } from "../adapters/index.ts";
 import type { Backend } from "../adapters/contract.ts";
-import { loadAllProperties, runConformance, counts, exitCode, type PropertyExecutor, type Report, type Result, type RunOptions } from "../conformance/runner.ts";
+import { loadAllProperties, runConformance, counts, exitCode, EXIT_NOTHING_CHECKED, type PropertyExecutor, type Report, type Result, type RunOptions } from "../conformance/runner.ts";
 import { consoleReport, htmlReport, jsonReport, junitReport, markdownReport } from "../conformance/report.ts";
 import { loadRules, type Rule } from "../conformance/rules.ts";
 import { SupervisedBackend } from "../conformance/isolation/supervisor.ts";
@@ -182,7 +182,9 @@ function finish(s: ConformanceSettings, report: Report): number {
   // With a report on standard output, the console text goes to stderr (stdout stays one parseable document).
   (Object.values(s.outputs).includes("-") ? process.stderr : process.stdout).write(text);
   if (failedWrites.length) return 2;
-  return exitCode(counts(report.results), { allowEmpty: s.allowEmpty, interrupted: report.interrupted });
+  const code = exitCode(counts(report.results), { allowEmpty: s.allowEmpty, interrupted: report.interrupted });
+  if (code === EXIT_NOTHING_CHECKED) process.stderr.write(`diffspec conformance: nothing was checked (${report.results.length ? "every selected property was skipped" : "no property matches the selection"}); exit ${EXIT_NOTHING_CHECKED}, or pass --allow-empty to accept that\n`);
+  return code;
 }
 
 function reportSkeleton(s: ConformanceSettings, b: RunOptions["backend"] | undefined, started: number): Report {
