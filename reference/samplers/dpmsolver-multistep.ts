@@ -16,8 +16,8 @@ import { require, requireOneOf } from "../errors.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import { resolveConfig } from "./common.ts";
 import {
-  History, M0, M1, M2, StepCounter, clippedSteps, combineUpdate, dataPrediction, dpmWeights, drawNoise, inferenceSchedule,
-  noisePrediction, requireInert, requireOrder, requireSteps, sigmaSpacingOf, trainSchedule, vAdd, vScale, vSub, vp, x0FromEps,
+  History, M0, M1, M2, StepCounter, clippedSteps, combineUpdate, convertModelOutput, dpmWeights, drawNoise, inferenceSchedule,
+  requireInert, requireOrder, requireSteps, sigmaSpacingOf, trainSchedule, vAdd, vScale, vSub, vp, x0FromEps,
   type DpmAlgorithm, type SigmaSpacing, type TrainSchedule, type VP, type Vec,
   type MultistepCommonConfig, MULTISTEP_COMMON_DEFAULTS,
 } from "./multistep.ts";
@@ -138,7 +138,7 @@ export class DPMSolverMultistepScheduler<T extends BTensor> implements Scheduler
     const lowerOrderFinal = i === n - 1 && (c.eulerAtFinal || (c.lowerOrderFinal && n < 15) || c.finalSigmasType === "zero");
     const lowerOrderSecond = i === n - 2 && c.lowerOrderFinal && n < 15;
     const dataPred = this.algorithm === "dpmsolver++" || this.algorithm === "sde-dpmsolver++";
-    const m = dataPred ? await dataPrediction(this.backend, c, modelOutput, sample, sigmas[i]) : await noisePrediction(this.backend, c, modelOutput, sample, sigmas[i]);
+    const m = await convertModelOutput(this.backend, c, dataPred, modelOutput, sample, sigmas[i]);
     const noise = this.algorithm.startsWith("sde") ? await drawNoise(options, sample.shape, NAME, `algorithmType "${this.algorithm}"`) : undefined;
     this.history.push(m);
     const order = c.solverOrder === 1 || this.lowerOrderNums < 1 || lowerOrderFinal ? 1 : c.solverOrder === 2 || this.lowerOrderNums < 2 || lowerOrderSecond ? 2 : 3;

@@ -16,8 +16,8 @@ import { require, requireOneOf } from "../errors.ts";
 import { resolveConfig } from "./common.ts";
 import { dpmAlgorithmOf } from "./dpmsolver-multistep.ts";
 import {
-  History, M0, M1, M2, StepCounter, clippedSteps, combineUpdate, dataPrediction, dpmWeights, drawNoise, inferenceSchedule,
-  noisePrediction, requireInert, requireOrder, requireSteps, sigmaSpacingOf, trainSchedule, vAdd, vScale, vSub, vp, x0FromEps,
+  History, M0, M1, M2, StepCounter, clippedSteps, combineUpdate, convertModelOutput, dpmWeights, drawNoise, inferenceSchedule,
+  requireInert, requireOrder, requireSteps, sigmaSpacingOf, trainSchedule, vAdd, vScale, vSub, vp, x0FromEps,
   type DpmAlgorithm, type SigmaSpacing, type TrainSchedule, type Vec,
   type MultistepCommonConfig, MULTISTEP_COMMON_DEFAULTS,
 } from "./multistep.ts";
@@ -129,7 +129,7 @@ export class DPMSolverSinglestepScheduler<T extends BTensor> implements Schedule
     const i = this.counter.locate(this.timesteps, timestep, NAME, c.compat);
     const sigmas = this.sigmas as Float64Array;
     const dataPred = this.algorithm !== "dpmsolver";
-    const m = dataPred ? await dataPrediction(this.backend, c, modelOutput, sample, sigmas[i]) : await noisePrediction(this.backend, c, modelOutput, sample, sigmas[i]);
+    const m = await convertModelOutput(this.backend, c, dataPred, modelOutput, sample, sigmas[i]);
     const noise = this.algorithm === "sde-dpmsolver++" ? await drawNoise(options, sample.shape, NAME, `algorithmType "sde-dpmsolver++"`) : undefined;
     this.history.push(m);
     let order = this.orders[i];

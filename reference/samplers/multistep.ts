@@ -298,6 +298,14 @@ export async function noisePrediction<T extends BTensor>(backend: Backend<T>, c:
   return predictEps(backend, c.predictionType, output, sample, alpha, sigma);
 }
 
+/**
+ * SAMP-X0-CONVERT: diffusers' `convert_model_output`, the quantity a solver's history holds: the data
+ * prediction x̂₀ for a data-prediction solver (`dataPred`), else the noise prediction ε̂.
+ */
+export async function convertModelOutput<T extends BTensor>(backend: Backend<T>, c: OutputConversion, dataPred: boolean, output: T, sample: T, sigmaVE: number): Promise<T> {
+  return dataPred ? dataPrediction(backend, c, output, sample, sigmaVE) : noisePrediction(backend, c, output, sample, sigmaVE);
+}
+
 /** x̂₀ from ε̂ at a VE σ (for `predOriginalSample` of the noise-prediction variants). */
 export async function x0FromEps<T extends BTensor>(backend: Backend<T>, eps: T, sample: T, sigmaVE: number): Promise<T> {
   const { alpha, sigma } = vp(sigmaVE);

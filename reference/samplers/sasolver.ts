@@ -19,7 +19,7 @@ import { require, requireOneOf } from "../errors.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import { resolveConfig } from "./common.ts";
 import {
-  MULTISTEP_COMMON_DEFAULTS, StepCounter, clippedSteps, dataPrediction, drawNoise, inferenceSchedule, noisePrediction, requireInert,
+  MULTISTEP_COMMON_DEFAULTS, StepCounter, clippedSteps, convertModelOutput, drawNoise, inferenceSchedule, requireInert,
   requireSteps, sigmaSpacingOf, trainSchedule, vp, type MultistepCommonConfig, type SigmaSpacing, type TrainSchedule, type VP,
 } from "./multistep.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./scheduler.ts";
@@ -166,7 +166,7 @@ export class SASolverScheduler<T extends BTensor> implements Scheduler<T> {
     const sigmas = this.sigmas as Float64Array;
     const n = this.timesteps.length;
     const dataPred = c.algorithmType === "data_prediction";
-    const m = dataPred ? await dataPrediction(this.backend, c, modelOutput, sample, sigmas[i]) : await noisePrediction(this.backend, c, modelOutput, sample, sigmas[i]);
+    const m = await convertModelOutput(this.backend, c, dataPred, modelOutput, sample, sigmas[i]);
     let x = sample;
     if (i > 0 && this.last) {
       // SA-Corrector: redo the step σᵢ₋₁ → σᵢ with the polynomial through m and the outputs before it.

@@ -17,7 +17,7 @@ import { require } from "../errors.ts";
 import type { TimestepSpacing } from "../timesteps.ts";
 import { resolveConfig } from "./common.ts";
 import {
-  History, M0, StepCounter, combineUpdate, dataPrediction, inferenceSchedule, noisePrediction, requireInert, requireOrder,
+  History, M0, StepCounter, combineUpdate, convertModelOutput, inferenceSchedule, requireInert, requireOrder,
   requireSteps, sigmaSpacingOf, solveLinear, trainSchedule, vAdd, vScale, vSub, vp, x0FromEps,
   type SigmaSpacing, type TrainSchedule, type Vec, type VP,
   type MultistepCommonConfig, MULTISTEP_COMMON_DEFAULTS,
@@ -148,7 +148,7 @@ export class UniPCMultistepScheduler<T extends BTensor> implements Scheduler<T> 
     const i = this.counter.locate(this.timesteps, timestep, NAME, c.compat);
     const sigmas = this.sigmas as Float64Array;
     const n = this.timesteps.length;
-    const m = c.predictX0 ? await dataPrediction(this.backend, c, modelOutput, sample, sigmas[i]) : await noisePrediction(this.backend, c, modelOutput, sample, sigmas[i]);
+    const m = await convertModelOutput(this.backend, c, c.predictX0, modelOutput, sample, sigmas[i]);
     // UniC: correct the sample the previous predictor produced, with the model output just evaluated there.
     const useCorrector = i > 0 && !c.disableCorrector.includes(i - 1) && this.lastSample !== undefined;
     const x = useCorrector ? await this.corrector(m, this.lastSample as T, i, this.thisOrder) : sample;
