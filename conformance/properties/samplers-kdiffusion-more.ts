@@ -16,7 +16,6 @@ import type { Backend, BTensor } from "../../adapters/contract.ts";
 import { defineProperties, type PropertyContext, type PropertyDef } from "../registry.ts";
 import { checkProperty, expect, expectAllClose, expectClose } from "../check.ts";
 import { referenceBackend } from "../../adapters/reference/index.ts";
-import { ConfigError } from "../../reference/errors.ts";
 import { GaussianStream } from "../../reference/rng.ts";
 import { exponentialSigmas } from "../../reference/schedule.ts";
 import { KDIFFUSION, getAncestralStep } from "../../reference/samplers/kdiffusion.ts";
@@ -28,20 +27,10 @@ import { ORDER_PROBLEM, exactFlow, orderData, veOracle } from "../../reference/s
 import { loadFixture, numbers, arrays, camelConfig } from "../fixtures/format.ts";
 import { FIXTURE_TOLERANCES } from "../fixtures/verify.ts";
 import { fixtureModel } from "../fixtures/models.ts";
-import { countingNoise, fixtureProperty, hostDenoiser, samplerTol, seedArb, sigmasArb, upload } from "./samplers-kdiffusion.ts";
+import { countingNoise, expectConfigError, fixtureProperty, hostDenoiser, samplerTol, seedArb, sigmasArb, upload } from "./samplers-kdiffusion.ts";
 import { diffusersRunner, distributionProperty, kdiffusionRunner, maxAbs, type DistSampler } from "./samplers-order-distribution.ts";
 
 const fixturePath = (rel: string): string => fileURLToPath(new URL(`../../fixtures/diffusers/${rel}`, import.meta.url));
-
-const expectConfigError = async (what: string, f: () => Promise<unknown>): Promise<void> => {
-  try {
-    await f();
-  } catch (e) {
-    if (e instanceof ConfigError) return;
-    throw new Error(`${what}: expected a ConfigError, got ${(e as Error).name}: ${(e as Error).message}`);
-  }
-  throw new Error(`${what}: expected a ConfigError, but the call succeeded`);
-};
 
 /** Replays a `kdiffusion_dpm_solver` fixture on the backend: every info-callback state and the final sample. */
 async function replayDpmSolver(ctx: PropertyContext, rel: string): Promise<void> {

@@ -150,7 +150,8 @@ async function run<T extends BTensor>(b: Backend<T>, name: KDiffusionSamplerName
   return Float64Array.from(await b.toHost(await KDIFFUSION[name](b, model, x, sigmas, options)));
 }
 
-const expectConfigError = async (what: string, f: () => Promise<unknown>): Promise<void> => {
+/** Fails unless `f` rejects with a ConfigError (any other error, or success, is reported with `what`). */
+export const expectConfigError = async (what: string, f: () => Promise<unknown>): Promise<void> => {
   try {
     await f();
   } catch (e) {
