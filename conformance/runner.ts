@@ -64,11 +64,8 @@ export interface PropertyExecutor {
   execute(p: PropertyDef, o: RunOptions): Promise<PropertyOutcome>;
 }
 
-export interface RunOptions {
-  /** The backend (run in this process), an executor holding it elsewhere, or "unavailable" with the reason. */
-  backend: Backend<any> | PropertyExecutor | { unavailable: string; name: string };
-  /** How the backend was chosen, for replay commands: `--backend NAME` or `--adapter PATH`. */
-  backendArg: string;
+/** What a conformance run selects and how it reports, against a backend (RunOptions) or a port (ports/runner.ts). */
+export interface RunSelection {
   seed: number;
   profile: Profile;
   /** Only clauses starting with one of these prefixes (empty: all). */
@@ -79,11 +76,18 @@ export interface RunOptions {
   path?: string;
   skips?: readonly Rule[];
   xfails?: readonly Rule[];
-  /** Per backend call time limit (ms). */
-  callTimeoutMs?: number;
   /** Per property time limit (ms). */
   propertyTimeoutMs?: number;
   onResult?: (r: Result, done: number, total: number) => void;
+}
+
+export interface RunOptions extends RunSelection {
+  /** The backend (run in this process), an executor holding it elsewhere, or "unavailable" with the reason. */
+  backend: Backend<any> | PropertyExecutor | { unavailable: string; name: string };
+  /** How the backend was chosen, for replay commands: `--backend NAME` or `--adapter PATH`. */
+  backendArg: string;
+  /** Per backend call time limit (ms). */
+  callTimeoutMs?: number;
   /** Aborting it ends the run after the property in progress (whose executor may stop it at once). */
   signal?: AbortSignalLike;
 }
@@ -119,12 +123,25 @@ const moduleOf = new WeakMap<PropertyDef, string>();
 /** The file a property was loaded from (a supervised process loads only the modules it runs). */
 export const propertyModule = (p: PropertyDef): string | undefined => moduleOf.get(p);
 
+/** Whether a run's `--clause` prefixes and `--property` name select this property (backend and port runs alike). */
+export function selectedByName(p: { clause: string; name: string }, o: Pick<RunSelection, "clauses" | "property">): boolean {
+  return (!o.clauses?.length || o.clauses.some((c) => p.clause.startsWith(c))) && (!o.property || p.name === o.property);
+}
+
+/** One warning for each skips or xfails rule that matches none of `all`. */
+export function unmatchedRuleWarnings(all: readonly { clause: string; name: string }[], o: Pick<RunSelection, "skips" | "xfails">): string[] {
+  const warnings: string[] = [];
+  for (const [kind, rules] of [["skips", o.skips ?? []], ["xfails", o.xfails ?? []]] as const) {
+    for (const r of rules) if (!all.some((p) => findRule([r], p.clause, p.name))) warnings.push(`${kind} ${r.file}:${r.line}: "${r.pattern}" matches no property`);
+  }
+  return warnings;
+}
+
 /** The properties a run selects (clause prefixes, property name, profile, scope). */
 export function selectProperties(all: readonly PropertyDef[], o: Pick<RunOptions, "clauses" | "property" | "profile">, isReference: boolean): PropertyDef[] {
   return all.filter(
     (p) =>
-      (!o.clauses?.length || o.clauses.some((c) => p.clause.startsWith(c))) &&
-      (!o.property || p.name === o.property) &&
+      selectedByName(p, o) &&
       (!p.profiles || p.profiles.includes(o.profile)) &&
       (isReference || p.scope === "backend"),
   );
@@ -173,9 +190,7 @@ export async function runConformance(all: readonly PropertyDef[], o: RunOptions)
     const specOnly = all.filter((p) => p.scope === "spec").length;
     warnings.push(`${specOnly} spec-scope properties check the reference mathematics itself and are run only with --backend reference`);
   }
-  for (const [kind, rules] of [["skips", o.skips ?? []], ["xfails", o.xfails ?? []]] as const) {
-    for (const r of rules) if (!all.some((p) => findRule([r], p.clause, p.name))) warnings.push(`${kind} ${r.file}:${r.line}: "${r.pattern}" matches no property`);
-  }
+  warnings.push(...unmatchedRuleWarnings(all, o));
   const results: Result[] = [];
   for (const p of selected) {
     if (o.signal?.aborted) break;

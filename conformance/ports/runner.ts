@@ -7,29 +7,20 @@
 import { PropertyFailure } from "../check.ts";
 import { NUM_RUNS } from "../profiles.ts";
 import type { Profile } from "../registry.ts";
-import { findRule, type Rule } from "../rules.ts";
+import { findRule } from "../rules.ts";
 import { withTimeout } from "../timeout.ts";
-import type { Report, Result } from "../runner.ts";
+import { selectedByName, unmatchedRuleWarnings, type Report, type Result, type RunSelection } from "../runner.ts";
 import type { PortDriver } from "./driver.ts";
 import { portProperties, type PortProperty } from "./properties.ts";
 
-export interface PortRunOptions {
-  seed: number;
-  profile: Profile;
-  clauses?: readonly string[];
-  property?: string;
-  path?: string;
-  skips?: readonly Rule[];
-  xfails?: readonly Rule[];
-  /** Per property time limit (ms); per message limits are the driver's. */
-  propertyTimeoutMs?: number;
+/** A port run's options: the backend run's selection (`propertyTimeoutMs` is per property; per message limits are the driver's). */
+export interface PortRunOptions extends RunSelection {
   /** Stop after the first failed property (the rest are not run and not reported). */
   stopAtFirstFailure?: boolean;
-  onResult?: (r: Result, done: number, total: number) => void;
 }
 
 export function selectPortProperties(all: readonly PortProperty[], o: Pick<PortRunOptions, "clauses" | "property">): PortProperty[] {
-  return all.filter((p) => (!o.clauses?.length || o.clauses.some((c) => p.clause.startsWith(c))) && (!o.property || p.name === o.property));
+  return all.filter((p) => selectedByName(p, o));
 }
 
 export function portReplayCommand(driver: PortDriver, o: Pick<PortRunOptions, "profile">, p: PortProperty, seed: number, path?: string): string {
@@ -59,10 +50,7 @@ export async function runPortConformance(driver: PortDriver, o: PortRunOptions):
   const started = Date.now();
   const all = portProperties(driver.info.capabilities);
   const selected = selectPortProperties(all, o);
-  const warnings: string[] = [];
-  for (const [kind, rules] of [["skips", o.skips ?? []], ["xfails", o.xfails ?? []]] as const) {
-    for (const r of rules) if (!all.some((p) => findRule([r], p.clause, p.name))) warnings.push(`${kind} ${r.file}:${r.line}: "${r.pattern}" matches no property`);
-  }
+  const warnings = unmatchedRuleWarnings(all, o);
   const results: Result[] = [];
   for (const p of selected) {
     const t0 = Date.now();
