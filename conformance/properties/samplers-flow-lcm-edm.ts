@@ -102,6 +102,11 @@ const flowConfigArb = fc.record({
   n: fc.integer({ min: 2, max: 40 }),
 });
 
+/** KS p-value that x' = √ā·base + √(1 − ā)·z with z ~ 𝒩(0, 1) elementwise (the forward marginal FWD-MARGINAL from a given base). */
+function forwardNoisedP(got: ArrayLike<number>, base: ArrayLike<number>, abar: number): number {
+  return ksTestNormal(Array.from(got, (v, i) => (v - Math.sqrt(abar) * base[i]) / Math.sqrt(1 - abar))).pValue;
+}
+
 export const properties = defineProperties([
   // ─── flow matching ───────────────────────────────────────────────────────────────────────────
   {
@@ -342,7 +347,7 @@ export const properties = defineProperties([
         const r = (await s.step(out, s.timesteps[0], x, { noise: backendNoise(b, g.int(2 ** 31)) })) as { prevSample: BTensor; denoised: BTensor };
         const abar = s.schedule.alphasCumprod[s.timesteps[1]];
         const [got, f] = [await b.toHost(r.prevSample), await b.toHost(r.denoised)];
-        return ksTestNormal(got.map((v, i) => (v - Math.sqrt(abar) * f[i]) / Math.sqrt(1 - abar))).pValue;
+        return forwardNoisedP(got, f, abar);
       });
     },
   },
@@ -385,7 +390,7 @@ export const properties = defineProperties([
         const ac = s.schedule.alphasCumprod;
         const ratio = ac[s.timesteps[1]] / ac[Math.floor((1 - gamma) * s.timesteps[1])];
         const [got, xs] = [await b.toHost(r.prevSample), await b.toHost(r.predNoisedSample)];
-        return ksTestNormal(got.map((v, i) => (v - Math.sqrt(ratio) * xs[i]) / Math.sqrt(1 - ratio))).pValue;
+        return forwardNoisedP(got, xs, ratio);
       });
     },
   },
