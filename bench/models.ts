@@ -101,10 +101,10 @@ export const LEARNED_PROMPTS = ["water", "fire", "tree", "mountain"] as const;
  * through the embedded text encoder it was trained with. Returns the model and the schedule it was trained on.
  */
 export async function loadLearned<T extends BTensor>(backend: Backend<T>, path: string, batch: number): Promise<LoadedModel<T> & { schedule: Schedule; resolution: number }> {
-  const [{ loadModel, modelWeights }, { embeddedTextEncoder }, { makeSchedule }] = await Promise.all([import("../glyffuser/model.ts"), import("../reference/conditioning/embedded.ts"), import("../reference/schedule.ts")]);
+  const [{ loadModel, modelWeights }, { namedTextEncoder }, { makeSchedule }] = await Promise.all([import("../glyffuser/model.ts"), import("../reference/conditioning/embedded.ts"), import("../reference/schedule.ts")]);
   const m = loadModel(path);
   const config = m.manifest.unet;
-  const enc = embeddedTextEncoder({ maxLength: m.manifest.encoder.maxLength });
+  const enc = namedTextEncoder(m.manifest.encoder);
   if (enc.dim !== config.crossAttentionDim) throw new ConfigError("learned model encoder", m.manifest.encoder.name, `an encoder of width ${config.crossAttentionDim} (the embedded encoder has ${enc.dim})`);
   const e = enc.encodeSync(Array.from({ length: batch }, (_, b) => LEARNED_PROMPTS[b % LEARNED_PROMPTS.length]));
   const schedule = makeSchedule(m.manifest.schedule);

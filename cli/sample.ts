@@ -4,7 +4,7 @@ import { checkOutputFile } from "./output.ts";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../reference/errors.ts";
-import { embeddedTextEncoder } from "../reference/conditioning/embedded.ts";
+import { namedTextEncoder } from "../reference/conditioning/embedded.ts";
 import { GLYFFUSER_BACKENDS, SAMPLER_NAMES, sampleGlyphs, droppedTokens, unknownWords, validateSampleOptions, type SampleOptions } from "../glyffuser/sample.ts";
 import { loadModel } from "../glyffuser/model.ts";
 import { writeGlyphGrid } from "../glyffuser/png.ts";
@@ -73,11 +73,11 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   };
   validateSampleOptions(base); // before loading anything: argument errors come first
   const model = loadModel(o.model);
-  const encoder = embeddedTextEncoder({ maxLength: model.manifest.encoder.maxLength });
+  const encoder = namedTextEncoder(model.manifest.encoder);
   encoder.encodeSync(prompts); // a prompt the encoder cannot tokenise fails here, before any work
   for (const p of new Set(prompts)) {
     const unknown = unknownWords(encoder, p);
-    if (unknown.length) process.stderr.write(`note: ${unknown.map((w) => JSON.stringify(w)).join(", ")} in ${short(p)} ${unknown.length > 1 ? "are" : "is"} not in the encoder's vocabulary (hashed: the model never saw ${unknown.length > 1 ? "them" : "it"} in a definition)\n`);
+    if (unknown.length) process.stderr.write(`note: ${unknown.map((w) => JSON.stringify(w)).join(", ")} in ${short(p)} ${unknown.length > 1 ? "are" : "is"} not in the encoder's vocabulary (hashed to a random vector that carries no meaning)\n`);
     const dropped = droppedTokens(encoder, p);
     if (dropped.length) process.stderr.write(`note: the encoder reads the first ${encoder.maxLength - 1} tokens of ${short(p)}; the last ${dropped.length} are cut, from ${JSON.stringify(dropped[0])} on\n`);
   }

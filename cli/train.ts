@@ -1,6 +1,6 @@
 /** `diffspec train`: train the glyffuser (glyffuser/train.ts) with a progress bar, atomic resumable checkpoints, a loss curve and an ONNX export. */
 import { existsSync, mkdirSync } from "node:fs";
-import { cpus } from "node:os";
+import { availableParallelism, cpus } from "node:os";
 import { parse, intOption, intListOption, numberOption, seedOption } from "./args.ts";
 import { checkOutputFolder } from "./output.ts";
 import { ConfigError, DiffspecError } from "../reference/errors.ts";
@@ -27,6 +27,8 @@ import {
 import { saveCheckpoint, type CheckpointContents } from "../glyffuser/checkpoint.ts";
 import { countParameters, GLYFFUSER_SMALL_CONFIG, type UNetConfig } from "../glyffuser/unet.ts";
 import { withOptional } from "../reference/optional.ts";
+import { encoderFolder } from "../reference/conditioning/embedded.ts";
+import { startGradientWorkers } from "../glyffuser/train-parallel.ts";
 
 export const TRAIN_HELP = `Usage: diffspec train [options]
 
@@ -50,7 +52,11 @@ Options:
   --channels A,B,C       U-Net block channels, integers in [1, 1024] (default ${GLYFFUSER_SMALL_CONFIG.blockChannels.join(",")})
   --limit N              use only the first N glyphs, N ≥ 1 (default all)
   --dataset PATH         glyph dataset .bin (default the committed fixtures/glyphs/glyphs-32.bin)
-  --encoder-dir DIR      embedded text encoder folder (default fixtures/text-encoder)
+  --encoder NAME         text encoder of a new run: lexical-v1 (default: word vectors with WordNet meaning,
+                         fixtures/text-encoder/lexical) or embedded-v1 (random word vectors)
+  --encoder-dir DIR      an encoder table folder of your own instead (same format; recorded by its name)
+  --workers N            processes computing gradients, in [1, 64] (default: the CPU count for tfjs-wasm
+                         and tfjs-cpu, 1 for GPU backends); the batch is split among them, same update
   --checkpoint-every N   steps between checkpoints, ≥ 1 (default 100)
   --max-minutes X        stop (with a checkpoint) after this much wall time in this session
   --fit-minutes X        a new run measures its speed over its first steps and lowers --steps so that it
@@ -72,7 +78,7 @@ async function chooseBackend(name: string): Promise<string> {
 const RANGES = {
   steps: { min: 1, max: 10_000_000 }, batch: { min: 1, max: 1024 }, warmup: { min: 0, max: 10_000_000 }, limit: { min: 1, max: 10_000_000 },
   channels: { min: 1, max: 1024 }, "checkpoint-every": { min: 1, max: 10_000_000 }, lr: { min: 0, max: 1, minExclusive: true }, unit: { min: 0, max: 1 },
-  "min-snr": { min: 0, max: 1e6, minExclusive: true }, minutes: { min: 0, max: 1e7, minExclusive: true },
+  "min-snr": { min: 0, max: 1e6, minExclusive: true }, workers: { min: 1, max: 64 }, minutes: { min: 0, max: 1e7, minExclusive: true },
 } as const;
 
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -81,7 +87,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     {
       out: { type: "string" }, backend: { type: "string" }, steps: { type: "string" }, batch: { type: "string" }, lr: { type: "string" },
       warmup: { type: "string" }, ema: { type: "string" }, "p-drop": { type: "string" }, "min-snr": { type: "string" }, seed: { type: "string" },
-      channels: { type: "string" }, limit: { type: "string" }, dataset: { type: "string" }, "encoder-dir": { type: "string" },
+      channels: { type: "string" }, limit: { type: "string" }, dataset: { type: "string" }, "encoder-dir": { type: "string" }, encoder: { type: "string" }, workers: { type: "string" },
       "checkpoint-every": { type: "string" }, "max-minutes": { type: "string" }, "fit-minutes": { type: "string" }, quiet: { type: "boolean" },
     },
     "train",
@@ -106,7 +112,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     pDrop: numberOption("p-drop", o["p-drop"], DEFAULT_TRAIN_CONFIG.pDrop, RANGES.unit),
     minSnrGamma: o["min-snr"] === "off" ? Infinity : numberOption("min-snr", o["min-snr"], DEFAULT_TRAIN_CONFIG.minSnrGamma, RANGES["min-snr"]),
     seed: seedOption("seed", o.seed, 0),
+    encoder: o.encoder ?? DEFAULT_TRAIN_CONFIG.encoder,
   };
+  if (o.encoder !== undefined) encoderFolder(o.encoder);
+  const workersOption = o.workers === undefined ? undefined : intOption("workers", o.workers, 1, RANGES.workers);
   const backendName = await chooseBackend(o.backend ?? "auto");
   const allowed = ["tfjs-webgpu", "tfjs-wasm", "tfjs-cpu", "tfjs-node"];
   if (!allowed.includes(backendName)) throw new ConfigError("--backend", backendName, `auto or one of ${allowed.join(", ")} (training needs gradients: a tfjs backend)`);
@@ -126,12 +135,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
     state = initTrainState(tf, config);
   }
   let c = state.config;
-  const data = loadTrainingData({ dataset: o.dataset, encoderDir: o["encoder-dir"], maxLength: c.maxLength, limit });
+  const data = loadTrainingData({ dataset: o.dataset, encoder: c.encoder, encoderDir: o["encoder-dir"], maxLength: c.maxLength, limit });
+  const cpuBackend = backendName === "tfjs-wasm" || backendName === "tfjs-cpu";
+  const workerCount = workersOption ?? (cpuBackend ? availableParallelism() : 1);
+  if (workerCount > 1 && !cpuBackend) throw new ConfigError("--workers", workerCount, `1 with ${backendName} (gradient workers run tfjs-wasm or tfjs-cpu on the CPU's cores)`);
+  const helpers = workerCount > 1 ? await startGradientWorkers(workerCount - 1, backendName.slice(5) as TfjsKind, state) : undefined;
   const schedule = makeSchedule(state.config.schedule);
   if (!state.backends.includes(backend.name)) state.backends.push(backend.name);
   process.stderr.write(
     `glyffuser: ${countParameters(c.unet).toLocaleString("en")} parameters, channels ${c.unet.blockChannels.join("/")}, ${data.count} glyphs, batch ${c.batchSize}, ` +
-      `${c.steps} steps (${((c.steps * c.batchSize) / data.count).toFixed(1)} epochs), backend ${backend.name} (${(backend as { detail?: string }).detail ?? ""})\n`,
+      `${c.steps} steps (${((c.steps * c.batchSize) / data.count).toFixed(1)} epochs), backend ${backend.name} (${(backend as { detail?: string }).detail ?? ""})${helpers ? ` × ${workerCount} processes` : ""}, encoder ${c.encoder}\n`,
   );
 
   const log = readLog(paths.log);
@@ -159,7 +172,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         unet: c.unet,
         schedule: c.schedule,
         predictionType: "epsilon",
-        encoder: { name: "embedded-v1", dim: c.unet.crossAttentionDim, maxLength: c.maxLength },
+        encoder: { name: c.encoder, dim: c.unet.crossAttentionDim, maxLength: c.maxLength },
         weights: "ema",
         training: trainingSummary(state, data.count, entries),
       }, await readWeights(state.ema));
@@ -186,8 +199,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
     }
     const batch = drawBatch(data, c, schedule.alphasCumprod, state.step);
     const lr = learningRate(c, state.step);
-    const { loss, gradNorm } = await trainStep(tf, state, batch);
+    let step: { loss: number; gradNorm: number };
+    try {
+      step = await trainStep(tf, state, batch, helpers);
+    } catch (e) {
+      helpers?.close();
+      throw e;
+    }
+    const { loss, gradNorm } = step;
     if (!Number.isFinite(loss)) {
+      helpers?.close();
       const resume = existsSync(paths.checkpoint) ? `the last checkpoint ${paths.checkpoint} is intact` : "no checkpoint was written yet";
       throw new ConfigError("training loss", loss, `a finite number; it diverged at step ${state.step} (lower --lr; ${resume})`);
     }
@@ -215,6 +236,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (state.step % checkpointEvery === 0 || state.step === c.steps || overTime) await checkpoint();
     if (overTime && state.step < c.steps) { stoppedEarly = true; break; }
   }
+  helpers?.close();
   if (tty) process.stderr.write("\n");
   if (state.step === c.steps && state.step % checkpointEvery !== 0) await checkpoint();
   process.stdout.write(`${stoppedEarly ? "stopped (--max-minutes) at" : "finished"} step ${state.step}/${c.steps}; checkpoint ${paths.checkpoint}; model ${paths.json}; loss curve ${paths.curve}\n`);

@@ -61,6 +61,7 @@ export function unetFlops(c: UNetConfig, batch: number): UNetFlops {
       if (Lq === topTokens && Lk === topTokens) f.attentionTopLevel += flops;
       return q;
     },
+    maskedMean: ([B, , F]) => [B, F],
   };
   unetForward(ops, c, { sample: [batch, c.inChannels, c.sampleSize, c.sampleSize], timestep: [1], context: [batch, c.tokens, c.crossAttentionDim], mask: [batch, c.tokens] });
   return { total: f.conv + f.linear + f.attention, ...f };

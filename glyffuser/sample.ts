@@ -13,7 +13,7 @@ import type { Backend, BTensor, Conditioning, Denoiser } from "../adapters/contr
 import { BUILTIN_BACKENDS, createBackend } from "../adapters/index.ts";
 import { trackMemory } from "../adapters/memory.ts";
 import { ConfigError, require as requireThat, requireFinite } from "../reference/errors.ts";
-import { embeddedTextEncoder, loadEmbeddedTable, tokenize, type EmbeddedTextEncoder } from "../reference/conditioning/embedded.ts";
+import { namedTextEncoder, tokenize, type EmbeddedTextEncoder } from "../reference/conditioning/embedded.ts";
 import { guidedDenoiser } from "../reference/guidance.ts";
 import { childStream, GaussianStream } from "../reference/rng.ts";
 import { createScheduler } from "../reference/samplers/index.ts";
@@ -102,8 +102,7 @@ export function validateSampleOptions(o: SampleOptions): void {
  * them as words), in any script: a non-ASCII letter is a token of its own and is never in the English vocabulary.
  */
 export function unknownWords(encoder: EmbeddedTextEncoder, prompt: string): string[] {
-  const vocab = loadEmbeddedTable().manifest.vocabSize;
-  return [...new Set(tokenize(prompt).filter((w) => /\p{L}/u.test(w) && encoder.ids(w)[0] >= 2 + vocab))];
+  return [...new Set(tokenize(prompt).filter((w) => /\p{L}/u.test(w) && encoder.ids(w)[0] >= 2 + encoder.vocabSize))];
 }
 
 /** The tokens of a prompt past the encoder's window (COND-ENCODER keeps the first maxLength − 1): what it cuts. */
@@ -147,7 +146,7 @@ export async function sampleGlyphs(o: SampleOptions): Promise<SampleResult> {
   const B = o.count ?? o.prompts.length;
   const prompts = o.prompts.length === 1 ? Array.from({ length: B }, () => o.prompts[0]) : [...o.prompts];
   requireThat(prompts.length === B, "--count", B, `the number of prompts (${o.prompts.length}) or omitted`);
-  const encoder = embeddedTextEncoder({ maxLength: m.encoder.maxLength });
+  const encoder = namedTextEncoder(m.encoder);
   const cond = encoder.encodeSync(prompts); // ConfigError for empty / whitespace-only prompts
   const nul = encoder.encodeNullSync(B);
   const base = await createBackend(o.backend ?? "onnxruntime-cpu");

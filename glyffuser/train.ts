@@ -16,7 +16,7 @@ import type * as tfjs from "@tensorflow/tfjs";
 import { InputFileError, require as requireThat, requireFinite, requirePositiveInt } from "../reference/errors.ts";
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../reference/schedule.ts";
 import { GaussianStream } from "../reference/rng.ts";
-import { embeddedTextEncoder, type EmbeddedTextEncoder } from "../reference/conditioning/embedded.ts";
+import { embeddedTextEncoder, encoderFolder, type EmbeddedTextEncoder } from "../reference/conditioning/embedded.ts";
 import { loadGlyphDataset, toModelRange, type GlyphDataset } from "./dataset.ts";
 import { GLYFFUSER_SMALL_CONFIG, initUNetWeights, validateUNetConfig, weightProblems, type UNetConfig, type UNetWeights } from "./unet.ts";
 import { tfjsUNetForward, type TfjsParams } from "./unet-tfjs.ts";
@@ -50,6 +50,8 @@ export interface TrainConfig {
   readonly maxLength: number;
   /** Global-norm gradient clipping (Infinity = none). */
   readonly gradClip: number;
+  /** The committed text encoder the captions are embedded with (reference/conditioning/embedded.ts encoderFolder). */
+  readonly encoder: string;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -70,6 +72,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   seed: 0,
   maxLength: 16,
   gradClip: 1,
+  encoder: "lexical-v1",
 };
 
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
@@ -82,6 +85,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   requireThat(c.minSnrGamma > 0, "minSnrGamma", c.minSnrGamma, "a number > 0 (Infinity for the plain loss)");
   requireThat(c.gradClip > 0, "gradClip", c.gradClip, "a number > 0 (Infinity for no clipping)");
   requireFinite("seed", c.seed);
+  encoderFolder(c.encoder);
   requireThat(c.unet.crossAttentionDim === 64, "unet.crossAttentionDim", c.unet.crossAttentionDim, "64, the embedded text encoder's width");
   return c;
 }
@@ -216,7 +220,7 @@ export interface CheckpointMeta {
 
 const INF = (v: number): number | string => (Number.isFinite(v) ? v : "Infinity");
 const toJsonConfig = (c: TrainConfig): TrainConfig => ({ ...c, minSnrGamma: INF(c.minSnrGamma) as number, gradClip: INF(c.gradClip) as number });
-const fromJsonConfig = (c: TrainConfig): TrainConfig => ({ ...c, minSnrGamma: Number(c.minSnrGamma), gradClip: Number(c.gradClip) });
+const fromJsonConfig = (c: TrainConfig): TrainConfig => ({ ...c, minSnrGamma: Number(c.minSnrGamma), gradClip: Number(c.gradClip), encoder: c.encoder ?? "embedded-v1" });
 
 let stateCounter = 0;
 function variablesFrom(tf: TF, w: UNetWeights, prefix: string, zero = false): Map<string, tfjs.Variable> {
@@ -288,32 +292,102 @@ export function disposeTrainState(s: TrainState): void {
 /** Weight decay applies to matrices and kernels (rank ≥ 2), not to biases and norm scales. */
 const decays = (shape: readonly number[]): boolean => shape.length >= 2;
 
+/** The rows [start, end) of a host batch (a data-parallel shard). */
+export function shardBatch(b: HostBatch, start: number, end: number): HostBatch {
+  const B = b.timesteps.length;
+  const per = (a: Float32Array): Float32Array => a.slice((a.length / B) * start, (a.length / B) * end);
+  return {
+    indices: b.indices.slice(start, end), timesteps: per(b.timesteps), xt: per(b.xt), eps: per(b.eps),
+    embeddings: per(b.embeddings), masks: per(b.masks), weights: per(b.weights), dropped: b.dropped.slice(start, end),
+  };
+}
+
 /**
- * One optimizer step on a host batch: loss, gradients, global-norm clipping, AdamW (decoupled weight decay,
- * bias-corrected moments), EMA. Returns the loss (before the update) and the gradient norm.
+ * LOSS-EPS on a (shard of a) batch and its gradient with respect to `params` (in the map's order): the mean
+ * over the shard's items of w_b‖ε_b − ε_θ‖²/D. Call inside tf.tidy. The trainer and its data-parallel workers
+ * (glyffuser/train-parallel.ts) both use it.
  */
-export async function trainStep(tf: TF, s: TrainState, batch: HostBatch): Promise<{ loss: number; gradNorm: number }> {
-  const c = s.config;
-  const B = c.batchSize;
+export function batchLossAndGradients(tf: TF, c: TrainConfig, params: Map<string, tfjs.Variable>, batch: HostBatch): { value: tfjs.Scalar; grads: tfjs.Tensor[] } {
+  const B = batch.timesteps.length;
   const S = c.unet.sampleSize;
   const n = c.maxLength;
+  const sample = tf.tensor4d(batch.xt, [B, c.unet.inChannels, S, S]);
+  const eps = tf.tensor4d(batch.eps, [B, c.unet.inChannels, S, S]);
+  const timestep = tf.tensor1d(batch.timesteps);
+  const context = tf.tensor3d(batch.embeddings, [B, n, c.unet.crossAttentionDim]);
+  const mask = tf.tensor2d(batch.masks, [B, n]);
+  const w = tf.tensor1d(batch.weights);
+  const { value, grads } = tf.variableGrads(() => {
+    const pred = tfjsUNetForward(tf, c.unet, params as unknown as TfjsParams, { sample, timestep, context, mask });
+    const perItem = tf.mean(tf.reshape(tf.square(tf.sub(pred, eps)), [B, -1]), 1);
+    return tf.mean(tf.mul(perItem, w)) as tfjs.Scalar;
+  }, [...params.values()]);
+  return { value, grads: [...params.values()].map((p) => grads[p.name]) };
+}
+
+/** Gradients of other shards of the same step, computed elsewhere (data-parallel workers), flat in parameter order. */
+export interface ShardGradients {
+  readonly count: number;
+  readonly loss: number;
+  readonly grads: Float32Array;
+}
+
+/** Something that computes the gradients of batch shards on other cores (glyffuser/train-parallel.ts). */
+export interface GradientHelpers {
+  /** Shards handed to helpers: the step's batch rows [0, local) stay here, the rest are split among the helpers. */
+  readonly count: number;
+  /** Sends the shards (with the step's parameters); resolves once they are sent, to the promise of their gradients. */
+  dispatch(s: TrainState, shards: readonly HostBatch[]): Promise<{ readonly results: Promise<ShardGradients[]> }>;
+}
+
+/** Splits B rows into k near-equal consecutive shards (the first ones one larger). */
+export function shardBounds(B: number, k: number): [number, number][] {
+  const parts = Math.min(k, B);
+  return Array.from({ length: parts }, (_, i) => [Math.floor((i * B) / parts), Math.floor(((i + 1) * B) / parts)]);
+}
+
+/**
+ * One optimizer step on a host batch: loss, gradients, global-norm clipping, AdamW (decoupled weight decay,
+ * bias-corrected moments), EMA. Returns the loss (before the update) and the gradient norm. With `helpers`,
+ * the batch is split into 1 + helpers.count shards; this thread computes the first while the helpers compute
+ * the rest, and the step uses the size-weighted mean of the shards' gradients — the gradient of the whole
+ * batch's loss, the same step as without helpers up to float rounding.
+ */
+export async function trainStep(tf: TF, s: TrainState, batch: HostBatch, helpers?: GradientHelpers): Promise<{ loss: number; gradNorm: number }> {
+  const c = s.config;
+  const B = batch.timesteps.length;
   const lr = learningRate(c, s.step);
   const k = s.step + 1;
   const names = [...s.params.keys()];
+  const bounds = shardBounds(B, 1 + (helpers?.count ?? 0));
+  // Dispatched before the local shard is computed (synchronously, on this thread), so both run at once.
+  const remote = helpers && bounds.length > 1 ? (await helpers.dispatch(s, bounds.slice(1).map(([a, b]) => shardBatch(batch, a, b)))).results : Promise.resolve([]);
+  const local = tf.tidy(() => {
+    const r = batchLossAndGradients(tf, c, s.params, bounds.length > 1 ? shardBatch(batch, ...bounds[0]) : batch);
+    return [r.value, ...r.grads];
+  });
+  let others: ShardGradients[];
+  try {
+    others = await remote;
+
+  } catch (e) {
+    tf.dispose(local);
+    throw e;
+  }
+  const n0 = bounds[0][1] - bounds[0][0];
   const out = tf.tidy(() => {
-    const sample = tf.tensor4d(batch.xt, [B, c.unet.inChannels, S, S]);
-    const eps = tf.tensor4d(batch.eps, [B, c.unet.inChannels, S, S]);
-    const timestep = tf.tensor1d(batch.timesteps);
-    const context = tf.tensor3d(batch.embeddings, [B, n, c.unet.crossAttentionDim]);
-    const mask = tf.tensor2d(batch.masks, [B, n]);
-    const w = tf.tensor1d(batch.weights);
-    const params = s.params as unknown as TfjsParams;
-    const { value, grads } = tf.variableGrads(() => {
-      const pred = tfjsUNetForward(tf, c.unet, params, { sample, timestep, context, mask });
-      const perItem = tf.mean(tf.reshape(tf.square(tf.sub(pred, eps)), [B, -1]), 1);
-      return tf.mean(tf.mul(perItem, w)) as tfjs.Scalar;
-    }, [...s.params.values()]);
-    const gs = names.map((nm) => grads[s.params.get(nm)!.name]);
+    let value: tfjs.Tensor = tf.mul(local[0], n0 / B);
+    let gs = local.slice(1).map((g) => tf.mul(g, n0 / B));
+    for (const o of others) {
+      value = tf.add(value, o.loss * (o.count / B));
+      let offset = 0;
+      gs = gs.map((g) => {
+        const size = g.size;
+        const r = tf.add(g, tf.mul(tf.tensor(o.grads.subarray(offset, offset + size), g.shape), o.count / B));
+        offset += size;
+        return r;
+      });
+    }
     // Pairwise sums: tfjs-webgpu's AddN binds one storage buffer per input (at most 8 per stage).
     let parts = gs.map((g) => tf.sum(tf.square(g)));
     while (parts.length > 1) parts = Array.from({ length: Math.ceil(parts.length / 2) }, (_, i) => (2 * i + 1 < parts.length ? tf.add(parts[2 * i], parts[2 * i + 1]) : parts[2 * i]));
@@ -339,8 +413,9 @@ export async function trainStep(tf: TF, s: TrainState, batch: HostBatch): Promis
       const e = s.ema.get(nm)!;
       e.assign(tf.add(tf.mul(e, d), tf.mul(p2, 1 - d)));
     });
-    return tf.stack([value, norm]);
+    return tf.stack([tf.reshape(value, []), norm]);
   });
+  tf.dispose(local);
   // data(), not dataSync(): tfjs-webgpu cannot read synchronously in Node (no OffscreenCanvas).
   const [loss, gradNorm] = await out.data();
   out.dispose();
@@ -408,9 +483,9 @@ function endsTorn(path: string): boolean {
 }
 
 /** Loads the dataset and encoder named by paths (defaults: the committed subset and encoder). */
-export function loadTrainingData(opts: { dataset?: string; encoderDir?: string; maxLength: number; limit?: number }): TrainingData {
+export function loadTrainingData(opts: { dataset?: string; encoder?: string; encoderDir?: string; maxLength: number; limit?: number }): TrainingData {
   const ds = loadGlyphDataset(opts.dataset);
-  const enc = embeddedTextEncoder({ maxLength: opts.maxLength, folder: opts.encoderDir });
+  const enc = embeddedTextEncoder({ maxLength: opts.maxLength, folder: opts.encoderDir ?? encoderFolder(opts.encoder ?? DEFAULT_TRAIN_CONFIG.encoder) });
   return prepareTrainingData(ds, enc, opts.limit);
 }
 

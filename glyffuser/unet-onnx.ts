@@ -50,6 +50,7 @@ export function onnxUNetOps(g: GraphBuilder, weights: UNetWeights, opts: { atten
     chunk2: (x, o) => g.split(x, [o.dim / 2, o.dim / 2], -1) as [string, string],
     attention: (q, k, v, o) =>
       opts.attention?.impl === "fused" ? fusedAttention(g, q, k, v, o) : attention(g, q, k, v, { ...o, queryChunk: opts.attentionQueryChunk ?? attentionQueryChunk(opts.attention, o) }),
+    maskedMean: (x, mask) => (mask === undefined ? g.reduceMean(x, [1], false) : g.div(g.reduceSum(g.mul(x, g.unsqueeze(mask, [2])), [1], false), g.reduceSum(mask, [1], true))),
   };
 }
 

@@ -128,6 +128,10 @@ export function tfjsUNetOps(tf: TF, param: (name: string) => Tensor, o: TfjsOpsO
       const out = chunk === undefined ? attend(qh) : tf.concat(chunkStarts(q.shape[1]!, chunk).map(([s, n]) => tf.tidy(() => attend(tf.slice(qh, [0, 0, s, 0], [-1, -1, n, -1])))), 2);
       return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [q.shape[0], q.shape[1]!, c.dim]);
     },
+    maskedMean(x, mask) {
+      if (!mask) return tf.mean(x, 1);
+      return tf.div(tf.sum(tf.mul(x, tf.expandDims(mask, 2)), 1), tf.sum(mask, 1, true));
+    },
   };
 }
 

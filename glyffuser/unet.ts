@@ -56,6 +56,13 @@ export interface UNetConfig {
   readonly ffMult: number;
   /** Text tokens n the model is trained with (the encoder's maxLength); documentation and ONNX input shape. */
   readonly tokens: number;
+  /**
+   * Also add the prompt's pooled embedding to the timestep embedding (default false): the mean of the unmasked
+   * token embeddings through a two-layer MLP (`add_embedding.linear_1/2`, as diffusers' TimestepEmbedding),
+   * added to temb so that every ResNet sees the prompt — the way class-conditional U-Nets (ADM) and Imagen's
+   * pooled text embedding condition, beside the cross-attention. See spec/13-glyffuser.md, "Model".
+   */
+  readonly textTimeEmbedding?: boolean;
 }
 
 /**
@@ -77,6 +84,7 @@ export const GLYFFUSER_SMALL_CONFIG: UNetConfig = {
   selfAttention: false,
   ffMult: 2,
   tokens: 16,
+  textTimeEmbedding: true,
 };
 
 /**
@@ -114,6 +122,7 @@ export function validateUNetConfig(c: UNetConfig): UNetConfig {
   const f = 2 ** (c.blockChannels.length - 1);
   require(c.sampleSize % f === 0, "unet.sampleSize", c.sampleSize, `a multiple of ${f} (one halving per level)`);
   require(Number.isInteger(c.ffMult) && c.ffMult >= 0, "unet.ffMult", c.ffMult, "an integer ≥ 0");
+  require(c.textTimeEmbedding === undefined || typeof c.textTimeEmbedding === "boolean", "unet.textTimeEmbedding", c.textTimeEmbedding, "true, false or absent (= false)");
   return c;
 }
 
@@ -154,6 +163,8 @@ export interface UNetOps<X> {
   chunk2(x: X, o: { dim: number }): [X, X];
   /** Multi-head scaled dot-product attention on projected q [B, Lq, dim], k, v [B, Lk, dim]; mask [B, Lk] (1 = keep) adds −10⁴·(1 − mask). */
   attention(q: X, k: X, v: X, o: { heads: number; dim: number; mask?: X; queryLength?: number; keyLength?: number }): X;
+  /** Mean of tokens [B, L, F] over the positions the mask [B, L] keeps (all when omitted) → [B, F]. */
+  maskedMean(x: X, mask: X | undefined, o: { dim: number }): X;
 }
 
 /**
@@ -204,6 +215,11 @@ export function unetForward<X>(ops: UNetOps<X>, c: UNetConfig, inp: UNetInputs<X
 
   let temb = ops.timestepEmbedding(inp.timestep, C0);
   temb = ops.linear(ops.silu(ops.linear(temb, "time_embedding.linear_1", { inFeatures: C0, outFeatures: T })), "time_embedding.linear_2", { inFeatures: T, outFeatures: T });
+  if (c.textTimeEmbedding) {
+    const d = c.crossAttentionDim;
+    const pooled = ops.maskedMean(inp.context, inp.mask, { dim: d });
+    temb = ops.add(temb, ops.linear(ops.silu(ops.linear(pooled, "add_embedding.linear_1", { inFeatures: d, outFeatures: T })), "add_embedding.linear_2", { inFeatures: T, outFeatures: T }));
+  }
   const tembAct = ops.silu(temb);
 
   const resnet = (x: X, name: string, cin: number, cout: number): X => {
@@ -340,6 +356,7 @@ export function unetParamSpecs(c: UNetConfig): Map<string, ParamSpec> {
     fromTokens: () => nothing,
     chunk2: () => [nothing, nothing],
     attention: () => nothing,
+    maskedMean: () => nothing,
   };
   unetForward(ops, c, { sample: nothing, timestep: nothing, context: nothing, mask: nothing });
   return specs;

@@ -3,10 +3,11 @@
  * one architecture, two implementations that agree; training steps that learn; checkpoints that round-trip,
  * resume exactly, refuse corrupt files and never leave a partial file behind.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { startGradientWorkers } from "../glyffuser/train-parallel.ts";
 import { createTfjsBackend } from "../adapters/tfjs/index.ts";
 import { createOnnxruntimeBackend, loadOnnxDenoiser } from "../adapters/onnxruntime/index.ts";
 import { ConfigError, InputFileError } from "../reference/errors.ts";
@@ -34,6 +35,7 @@ import {
   readWeights,
   restoreTrainState,
   trainStep,
+  shardBounds,
   type TrainConfig,
   type TrainingData,
 } from "../glyffuser/train.ts";
@@ -43,7 +45,7 @@ await createTfjsBackend("wasm");
 const tf = await import("@tensorflow/tfjs");
 
 /** A tiny config that exercises every part (two levels, self- and cross-attention, GEGLU, a channel change). */
-const TINY: UNetConfig = { ...GLYFFUSER_SMALL_CONFIG, sampleSize: 8, blockChannels: [8, 16], attentionLevels: [false, true], selfAttention: true, heads: 2, groups: 4, ffMult: 2 };
+const TINY: UNetConfig = { ...GLYFFUSER_SMALL_CONFIG, sampleSize: 8, blockChannels: [8, 16], attentionLevels: [false, true], selfAttention: true, heads: 2, groups: 4, ffMult: 2, textTimeEmbedding: true };
 const n = 16;
 const d = 64;
 
@@ -93,6 +95,31 @@ describe("the U-Net: one definition, two implementations", () => {
       expect(maxDiff).toBeLessThan(1e-4 * Math.max(1, maxAbs));
     }
     await ort.close();
+  });
+
+  test("the pooled text embedding (textTimeEmbedding) averages only unmasked tokens, and carries the prompt", () => {
+    const w = initUNetWeights(TINY, 4);
+    const B = 2, S = TINY.sampleSize;
+    const { x, ctx, mask } = inputs(B, S, 12);
+    mask.fill(1);
+    for (let i = 5; i < n; i++) mask[i] = 0; // item 0 keeps 5 tokens
+    const run = (c: Float32Array, cfg = TINY) => tf.tidy(() => tfjsUNetForward(tf, cfg, tfjsParams(tf, w), { sample: tf.tensor4d(x, [B, 1, S, S]), timestep: tf.fill([B], 500), context: tf.tensor3d(c, [B, n, d]), mask: tf.tensor2d(mask, [B, n]) }).dataSync());
+    const base = run(ctx);
+    const padded = Float32Array.from(ctx);
+    for (let k = 0; k < d; k++) padded[7 * d + k] += 3; // item 0, token 7: masked
+    expect(Array.from(run(padded))).toEqual(Array.from(base));
+    const unmasked = Float32Array.from(ctx);
+    for (let k = 0; k < d; k++) unmasked[2 * d + k] += 3; // item 0, token 2: kept
+    const moved = run(unmasked);
+    // Without the cross-attention, the prompt still reaches the output through the pooled embedding alone.
+    const noAttn: UNetConfig = { ...TINY, attentionLevels: [false, false], midAttention: false };
+    const wNo = initUNetWeights(noAttn, 4);
+    const run2 = (c: Float32Array) => tf.tidy(() => tfjsUNetForward(tf, noAttn, tfjsParams(tf, wNo), { sample: tf.tensor4d(x, [B, 1, S, S]), timestep: tf.fill([B], 500), context: tf.tensor3d(c, [B, n, d]), mask: tf.tensor2d(mask, [B, n]) }).dataSync());
+    const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
+    expect(diff(moved, base)).toBeGreaterThan(1e-4);
+    expect(diff(run2(unmasked), run2(ctx))).toBeGreaterThan(1e-4);
+    expect(initUNetWeights({ ...TINY, textTimeEmbedding: false }, 4).has("add_embedding.linear_1.weight")).toBe(false);
+    expect(() => validateUNetConfig({ ...TINY, textTimeEmbedding: "yes" as unknown as boolean })).toThrow(/textTimeEmbedding/);
   });
 
   test("weights read back from the ONNX graph are the weights written", () => {
@@ -196,6 +223,48 @@ describe("training", () => {
     const [ea, ec] = [await readWeights(a.ema), await readWeights(c.ema)];
     for (const [k, p] of ea) expect(ec.get(k)!.data).toEqual(p.data);
   });
+  test("data-parallel workers (--workers 2) take the same steps as one process: the shards' size-weighted gradients are the batch's", async () => {
+    const data = tinyData(8);
+    const abar = makeSchedule().alphasCumprod;
+    const config = { ...TINY_TRAIN, batchSize: 5 }; // uneven shards (3 + 2)
+    const one = initTrainState(tf, config);
+    const two = initTrainState(tf, config);
+    const helpers = await startGradientWorkers(1, "wasm", two);
+    try {
+      for (let k = 0; k < 3; k++) {
+        const a = await trainStep(tf, one, drawBatch(data, config, abar, k));
+        const b = await trainStep(tf, two, drawBatch(data, config, abar, k), helpers);
+        expect(b.loss).toBeCloseTo(a.loss, 5);
+        expect(b.gradNorm).toBeCloseTo(a.gradNorm, 4);
+      }
+    } finally {
+      helpers.close();
+    }
+    const [wa, wb] = [await readWeights(one.params), await readWeights(two.params)];
+    for (const [k, p] of wa) {
+      const q = wb.get(k)!.data;
+      let worst = 0;
+      p.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - q[i]))));
+      // Adam divides by √v̂, which magnifies float rounding where a gradient is near 0; each step moves a
+      // parameter by at most ≈ lr = 5·10⁻³, so 10⁻⁴ after 3 steps is under 1 % of the movement.
+      expect(worst, k).toBeLessThan(1e-4);
+    }
+    expect(shardBounds(5, 2)).toEqual([[0, 2], [2, 5]]);
+    expect(shardBounds(1, 4)).toEqual([[0, 1]]);
+  }, 60_000);
+
+  test("a gradient worker that fails fails the step with its message (and the trainer's state is untouched)", async () => {
+    const s = initTrainState(tf, TINY_TRAIN);
+    const helpers = await startGradientWorkers(1, "wasm", s);
+    try {
+      const bad = { ...drawBatch(tinyData(4), TINY_TRAIN, makeSchedule().alphasCumprod, 0) };
+      const broken = { count: 1, dispatch: (st: typeof s, shards: readonly (typeof bad)[]) => helpers.dispatch(st, shards.map((x) => ({ ...x, xt: x.xt.subarray(0, 3) }))) };
+      await expect(trainStep(tf, s, bad, broken)).rejects.toThrow(/gradient worker \d+ failed/);
+      expect(s.step).toBe(0);
+    } finally {
+      helpers.close();
+    }
+  }, 60_000);
 });
 
 // ─── checkpoint files ───────────────────────────────────────────────────────────────────────────
@@ -265,5 +334,15 @@ describe("diffspec train: bad input", () => {
     await expect(trainCommand(["--out", dir, "--backend", "tfjs-wasm"])).rejects.toThrow(join(dir, "checkpoint.bin"));
     await expect(trainCommand(["--out", join(dir, "fresh"), "--backend", "tfjs-wasm", "--lr=-1"])).rejects.toThrow(/--lr = "-1" is not allowed: a number in \(0, 1\]/);
     expect(readdirSync(dir)).toEqual(["checkpoint.bin"]); // nothing created for the refused run
+  });
+
+  test("--workers and --encoder are checked before anything starts, with what is allowed", async () => {
+    const { trainCommand } = await import("../cli/train.ts");
+    const dir = join(mkdtempSync(join(tmpdir(), "glyffuser-train-")), "run");
+    await expect(trainCommand(["--out", dir, "--workers", "0"])).rejects.toThrow(/--workers = "0" is not allowed: .*\[1, 64\]/);
+    await expect(trainCommand(["--out", dir, "--workers", "two"])).rejects.toThrow(/--workers/);
+    await expect(trainCommand(["--out", dir, "--encoder", "t5"])).rejects.toThrow(/text encoder = "t5" is not allowed: one of embedded-v1, lexical-v1/);
+    await expect(trainCommand(["--out", dir, "--backend", "tfjs-cpu", "--workers", "2", "--steps", "1", "--quiet", "--encoder", "nope"])).rejects.toThrow(ConfigError);
+    expect(existsSync(dir)).toBe(false);
   });
 });

@@ -6,27 +6,21 @@
  * fresh child. The parent owns the report, so it is always written. adapters/README.md explains the design.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { childEntry } from "../../adapters/child-entry.ts";
 import type { BackendSpec } from "../../adapters/index.ts";
 import { ConfigError, InputFileError, UnavailableError } from "../../reference/errors.ts";
 import type { PropertyDef } from "../registry.ts";
 import { propertyModule, type PropertyExecutor, type PropertyOutcome, type RunOptions } from "../runner.ts";
 import { WATCHDOG_MARK, type ChildConfig, type ChildMessage, type ParentMessage, type RunRequest } from "./protocol.ts";
 
-const here = dirname(fileURLToPath(import.meta.url));
 /** Extra time the parent gives a property beyond its own limit before it stops the child (the child's timer reports first). */
 const PROPERTY_GRACE_MS = 1000;
 const STDERR_TAIL = 4000;
 /**
- * The child's entry and Node options. From the sources (a clone) the child is child.ts under tsx's ESM
- * loader; from the installed package it is the built child.js (a user's .ts adapter is then loaded through
- * tsx on demand by adapters/load.ts, as in the CLI's own process).
+ * The child: child.ts under tsx's loader from the sources, the built child.js from the installed package (a
+ * user's .ts adapter is then loaded through tsx on demand by adapters/load.ts, as in the CLI's own process).
  */
-const FROM_SOURCES = fileURLToPath(import.meta.url).endsWith(".ts");
-const CHILD_ENTRY = join(here, FROM_SOURCES ? "child.ts" : "child.js");
-const loaderArgs = (): string[] => (FROM_SOURCES ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href] : []);
+const CHILD = childEntry(import.meta.url, "child");
 
 export interface SupervisorOptions {
   memoryLimitMb: number;
@@ -137,8 +131,8 @@ export class SupervisedBackend implements PropertyExecutor {
 
   private spawn(): Child {
     const config: ChildConfig = { spec: this.spec, memoryLimitMb: this.options.memoryLimitMb };
-    const proc = fork(CHILD_ENTRY, [JSON.stringify(config)], {
-      execArgv: [...loaderArgs(), `--max-old-space-size=${this.options.memoryLimitMb}`],
+    const proc = fork(CHILD.path, [JSON.stringify(config)], {
+      execArgv: [...CHILD.execArgv, `--max-old-space-size=${this.options.memoryLimitMb}`],
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
     const log = this.options.log ?? ((t: string) => void process.stderr.write(t));

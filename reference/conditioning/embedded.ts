@@ -24,13 +24,25 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { InputFileError, require, requirePositiveInt } from "../errors.ts";
+import { ConfigError, InputFileError, require, requirePositiveInt } from "../errors.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkPrompts, type TextEncoder, type TextEncoding } from "./encoder.ts";
 
 /** Where the committed table lives (built by fixtures/text-encoder/build.ts). */
 export const EMBEDDED_ENCODER_DIR = fileURLToPath(new URL("../../fixtures/text-encoder/", import.meta.url));
 export const EMBEDDED_MANIFEST = "embedded.json";
+/** The lexical table (fixtures/text-encoder/build-lexical.ts): word vectors that carry WordNet meaning. */
+export const LEXICAL_ENCODER_DIR = fileURLToPath(new URL("../../fixtures/text-encoder/lexical/", import.meta.url));
+
+/** The committed tables by encoder name (what a model manifest's `encoder.name` says it was trained with). */
+export const NAMED_ENCODER_DIRS: Readonly<Record<string, string>> = { "embedded-v1": EMBEDDED_ENCODER_DIR, "lexical-v1": LEXICAL_ENCODER_DIR };
+
+/** The folder of a committed encoder table by name; ConfigError naming the known names otherwise. */
+export function encoderFolder(name: string): string {
+  const dir = Object.hasOwn(NAMED_ENCODER_DIRS, name) ? NAMED_ENCODER_DIRS[name] : undefined;
+  if (!dir) throw new ConfigError("text encoder", name, `one of ${Object.keys(NAMED_ENCODER_DIRS).join(", ")}`);
+  return dir;
+}
 export const PAD_ID = 0;
 export const EOS_ID = 1;
 export const DEFAULT_MAX_LENGTH = 16;
@@ -39,6 +51,8 @@ export const DEFAULT_MAX_LENGTH = 16;
 export interface EmbeddedManifest {
   format: "diffspec-text-encoder";
   version: 1;
+  /** The encoder's name in reports and model manifests (default `embedded-v<version>`). */
+  name?: string;
   dim: number;
   /** Number of vocabulary words V (lines of the vocab file). */
   vocabSize: number;
@@ -146,6 +160,8 @@ export interface EmbeddedTextEncoder extends TextEncoder {
   encodeNullSync(batch: number): TextEncoding;
   /** The token ids each prompt becomes (with </s>, before padding). */
   ids(prompt: string): number[];
+  /** V: ids 2 … V+1 are vocabulary words, larger ids hash buckets. */
+  readonly vocabSize: number;
 }
 
 /** COND-ENCODER: the embedded default encoder (d = 64, n = 16 unless given). */
@@ -169,10 +185,11 @@ export function embeddedTextEncoder(opts: EmbeddedEncoderOptions = {}): Embedded
     return { embeddings: { shape: [B, n, d], data: emb } as Tensor, mask: { shape: [B, n], data: mask } as Tensor };
   };
   const enc: EmbeddedTextEncoder = {
-    name: `embedded-v${t.manifest.version}`,
+    name: t.manifest.name ?? `embedded-v${t.manifest.version}`,
     dim: d,
     maxLength: n,
     ids: (prompt) => tokenIds(t, prompt, n),
+    vocabSize: t.manifest.vocabSize,
     encodeSync(prompts) {
       checkPrompts(prompts);
       return embedIds(prompts.map((p) => tokenIds(t, p, n)));
@@ -186,4 +203,9 @@ export function embeddedTextEncoder(opts: EmbeddedEncoderOptions = {}): Embedded
     encodeNull: async (batch) => enc.encodeNullSync(batch),
   };
   return enc;
+}
+
+/** The encoder a model manifest names (`encoder: { name, maxLength }`), from the committed tables. */
+export function namedTextEncoder(encoder: { readonly name: string; readonly maxLength: number }): EmbeddedTextEncoder {
+  return embeddedTextEncoder({ maxLength: encoder.maxLength, folder: encoderFolder(encoder.name) });
 }
