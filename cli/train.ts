@@ -47,7 +47,9 @@ Options:
   --warmup N             warm-up steps, in [0, 10^7] (default ${DEFAULT_TRAIN_CONFIG.warmupSteps})
   --ema X                EMA decay, in [0, 1] (default ${DEFAULT_TRAIN_CONFIG.emaDecay})
   --p-drop X             condition dropout probability for CFG, in [0, 1] (default ${DEFAULT_TRAIN_CONFIG.pDrop})
-  --min-snr X            min-SNR-γ loss weighting, in (0, 10^6], or "off" (default ${DEFAULT_TRAIN_CONFIG.minSnrGamma})
+  --loss-weighting W     v (default: the v-prediction loss ‖ε − ε̂‖²/ᾱₜ, 1/ᾱₜ capped) or min-snr
+  --loss-weight-cap X    with v: the largest weight 1/ᾱₜ, in [1, 10^6] (default ${DEFAULT_TRAIN_CONFIG.lossWeightCap})
+  --min-snr X            with min-snr: γ, in (0, 10^6], or "off" (default ${DEFAULT_TRAIN_CONFIG.minSnrGamma})
   --seed N               in [0, 2^32 − 1] (default 0)
   --channels A,B,C       U-Net block channels, integers in [1, 1024] (default ${GLYFFUSER_SMALL_CONFIG.blockChannels.join(",")})
   --limit N              use only the first N glyphs, N ≥ 1 (default all)
@@ -64,6 +66,12 @@ Options:
   --quiet                no progress bar
 `;
 
+function lossWeightingOption(v: string | undefined): TrainConfig["lossWeighting"] {
+  if (v === undefined) return DEFAULT_TRAIN_CONFIG.lossWeighting;
+  if (v !== "v" && v !== "min-snr") throw new ConfigError("--loss-weighting", v, '"v" or "min-snr"');
+  return v;
+}
+
 async function chooseBackend(name: string): Promise<string> {
   if (name !== "auto") return name;
   try {
@@ -78,7 +86,7 @@ async function chooseBackend(name: string): Promise<string> {
 const RANGES = {
   steps: { min: 1, max: 10_000_000 }, batch: { min: 1, max: 1024 }, warmup: { min: 0, max: 10_000_000 }, limit: { min: 1, max: 10_000_000 },
   channels: { min: 1, max: 1024 }, "checkpoint-every": { min: 1, max: 10_000_000 }, lr: { min: 0, max: 1, minExclusive: true }, unit: { min: 0, max: 1 },
-  "min-snr": { min: 0, max: 1e6, minExclusive: true }, workers: { min: 1, max: 64 }, minutes: { min: 0, max: 1e7, minExclusive: true },
+  "min-snr": { min: 0, max: 1e6, minExclusive: true }, workers: { min: 1, max: 64 }, "loss-weight-cap": { min: 1, max: 1e6 }, minutes: { min: 0, max: 1e7, minExclusive: true },
 } as const;
 
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -87,7 +95,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     {
       out: { type: "string" }, backend: { type: "string" }, steps: { type: "string" }, batch: { type: "string" }, lr: { type: "string" },
       warmup: { type: "string" }, ema: { type: "string" }, "p-drop": { type: "string" }, "min-snr": { type: "string" }, seed: { type: "string" },
-      channels: { type: "string" }, limit: { type: "string" }, dataset: { type: "string" }, "encoder-dir": { type: "string" }, encoder: { type: "string" }, workers: { type: "string" },
+      channels: { type: "string" }, limit: { type: "string" }, dataset: { type: "string" }, "encoder-dir": { type: "string" }, encoder: { type: "string" }, workers: { type: "string" }, "loss-weighting": { type: "string" }, "loss-weight-cap": { type: "string" },
       "checkpoint-every": { type: "string" }, "max-minutes": { type: "string" }, "fit-minutes": { type: "string" }, quiet: { type: "boolean" },
     },
     "train",
@@ -113,6 +121,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     minSnrGamma: o["min-snr"] === "off" ? Infinity : numberOption("min-snr", o["min-snr"], DEFAULT_TRAIN_CONFIG.minSnrGamma, RANGES["min-snr"]),
     seed: seedOption("seed", o.seed, 0),
     encoder: o.encoder ?? DEFAULT_TRAIN_CONFIG.encoder,
+    lossWeighting: lossWeightingOption(o["loss-weighting"]),
+    lossWeightCap: numberOption("loss-weight-cap", o["loss-weight-cap"], DEFAULT_TRAIN_CONFIG.lossWeightCap, RANGES["loss-weight-cap"]),
   };
   if (o.encoder !== undefined) encoderFolder(o.encoder);
   const workersOption = o.workers === undefined ? undefined : intOption("workers", o.workers, 1, RANGES.workers);
@@ -259,7 +269,8 @@ function trainingSummary(s: TrainState, count: number, log: LogEntry[]): Record<
     warmupSteps: c.warmupSteps,
     emaDecay: c.emaDecay,
     pDrop: c.pDrop,
-    minSnrGamma: Number.isFinite(c.minSnrGamma) ? c.minSnrGamma : "off",
+    lossWeighting: c.lossWeighting,
+    ...(c.lossWeighting === "v" ? { lossWeightCap: c.lossWeightCap } : { minSnrGamma: Number.isFinite(c.minSnrGamma) ? c.minSnrGamma : "off" }),
     weightDecay: c.weightDecay,
     gradClip: c.gradClip,
     seed: c.seed,

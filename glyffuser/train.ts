@@ -43,8 +43,17 @@ export interface TrainConfig {
   readonly emaDecay: number;
   /** CFG-DROPOUT probability. */
   readonly pDrop: number;
-  /** LOSS-MIN-SNR γ (Infinity = plain ε-MSE). */
+  /** LOSS-MIN-SNR γ (Infinity = plain ε-MSE); used when lossWeighting is "min-snr". */
   readonly minSnrGamma: number;
+  /**
+   * Per-item weight of the ε-MSE: "min-snr" (min(SNR, γ)/SNR: the x₀ error weighted by min(SNR, γ)) or "v" (the
+   * v-prediction loss ‖v − v̂‖² = ‖ε − ε̂‖²/ᾱₜ, Salimans & Ho 2022, with 1/ᾱₜ capped at lossWeightCap: the x₀ error
+   * weighted by min(1 + SNR, cap·SNR), so the high-noise steps where a glyph's layout — its radical — is decided
+   * count as much as the low-noise ones instead of SNR ≪ 1 times less). Absent in older checkpoints: "min-snr".
+   */
+  readonly lossWeighting: "min-snr" | "v";
+  /** With lossWeighting "v": the largest weight 1/ᾱₜ (a guard against the t → N factor 1/ᾱ ≈ 2.5·10⁴). */
+  readonly lossWeightCap: number;
   readonly seed: number;
   /** Text tokens per prompt (the embedded encoder's maxLength). */
   readonly maxLength: number;
@@ -69,6 +78,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   emaDecay: 0.995,
   pDrop: 0.1,
   minSnrGamma: 5,
+  lossWeighting: "v",
+  lossWeightCap: 20,
   seed: 0,
   maxLength: 16,
   gradClip: 1,
@@ -83,6 +94,8 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   for (const f of ["beta1", "beta2", "emaDecay", "minLrRatio", "pDrop"] as const) requireThat(Number.isFinite(c[f]) && c[f] >= 0 && c[f] <= 1, f, c[f], "a number in [0, 1]");
   requireThat(Number.isFinite(c.weightDecay) && c.weightDecay >= 0, "weightDecay", c.weightDecay, "a finite number ≥ 0");
   requireThat(c.minSnrGamma > 0, "minSnrGamma", c.minSnrGamma, "a number > 0 (Infinity for the plain loss)");
+  requireThat(c.lossWeighting === "min-snr" || c.lossWeighting === "v", "lossWeighting", c.lossWeighting, '"min-snr" or "v"');
+  requireThat(Number.isFinite(c.lossWeightCap) && c.lossWeightCap >= 1, "lossWeightCap", c.lossWeightCap, "a finite number ≥ 1");
   requireThat(c.gradClip > 0, "gradClip", c.gradClip, "a number > 0 (Infinity for no clipping)");
   requireFinite("seed", c.seed);
   encoderFolder(c.encoder);
@@ -189,9 +202,16 @@ export function drawBatch(data: TrainingData, c: TrainConfig, alphasCumprod: Flo
       masks.set(data.masks.subarray(i * n, (i + 1) * n), b * n);
     }
     const snr = abar / (1 - abar);
-    weights[b] = Number.isFinite(c.minSnrGamma) ? Math.min(snr, c.minSnrGamma) / snr : 1;
+    weights[b] = lossWeight(c, abar);
   }
   return { indices, timesteps, xt, eps, embeddings, masks, weights, dropped };
+}
+
+/** LOSS-MIN-SNR or the capped v-loss weight of an item at ᾱₜ (see TrainConfig.lossWeighting). */
+export function lossWeight(c: Pick<TrainConfig, "lossWeighting" | "minSnrGamma" | "lossWeightCap">, abar: number): number {
+  if (c.lossWeighting === "v") return Math.min(1 / abar, c.lossWeightCap);
+  const snr = abar / (1 - abar);
+  return Number.isFinite(c.minSnrGamma) ? Math.min(snr, c.minSnrGamma) / snr : 1;
 }
 
 /** The state of a run: trainable variables, AdamW moments, EMA weights, the step. */
@@ -220,7 +240,7 @@ export interface CheckpointMeta {
 
 const INF = (v: number): number | string => (Number.isFinite(v) ? v : "Infinity");
 const toJsonConfig = (c: TrainConfig): TrainConfig => ({ ...c, minSnrGamma: INF(c.minSnrGamma) as number, gradClip: INF(c.gradClip) as number });
-const fromJsonConfig = (c: TrainConfig): TrainConfig => ({ ...c, minSnrGamma: Number(c.minSnrGamma), gradClip: Number(c.gradClip), encoder: c.encoder ?? "embedded-v1" });
+const fromJsonConfig = (c: TrainConfig): TrainConfig => ({ ...c, minSnrGamma: Number(c.minSnrGamma), gradClip: Number(c.gradClip), encoder: c.encoder ?? "embedded-v1", lossWeighting: c.lossWeighting ?? "min-snr", lossWeightCap: c.lossWeightCap ?? 20 });
 
 let stateCounter = 0;
 function variablesFrom(tf: TF, w: UNetWeights, prefix: string, zero = false): Map<string, tfjs.Variable> {

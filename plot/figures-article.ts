@@ -94,7 +94,7 @@ const fig11a: Figure = {
   name: "11a-training-vs-generated",
   article: "Intro",
   chapter: "13-glyffuser.md",
-  caption: "Random examples of the training data (top: 8 glyphs of the committed 32×32 dataset, every 500th) and of generated data (bottom: the committed glyffuser, 8 glyphs from the prompts of their column above, DPM-Solver++(2M) 20 steps, guidance w = 3, seed 0, onnxruntime-cpu). The generated glyphs have the strokes, boxes and left/right or top/bottom layouts of real ones; they are not copies of the glyph above them (the small committed model largely ignores its prompt).",
+  caption: "Random examples of the training data (top: 8 glyphs of the committed 32×32 dataset, every 500th) and of generated data (bottom: the committed glyffuser, 8 glyphs from the prompts of their column above, DPM-Solver++(2M) 20 steps, guidance w = 3, seed 0, onnxruntime-cpu). The generated glyphs have the strokes, boxes and left/right or top/bottom layouts of real ones; they are not copies of the glyph above them; where a caption's meaning has a semantic radical the model tends to draw it (fixtures/glyffuser/adherence.md measures how often).",
   async build() {
     const { ds, S, glyph } = await dataset();
     const { sampleGlyphs } = await import("../glyffuser/sample.ts");
@@ -249,7 +249,7 @@ const fig11e: Figure = {
   name: "11e-5-vs-120-steps",
   article: "Reverse diffusion in practice",
   chapter: "13-glyffuser.md",
-  caption: `The same four starting noises denoised with 120 DDIM steps (top) and with only 5 (bottom): the committed glyffuser, prompts ${STEPS_PROMPTS.map((p) => `"${p}"`).join(", ")}, guidance w = 3, seed 0, onnxruntime-cpu. With 5 steps each step jumps far along the trajectory on the strength of one noise prediction: at this small size the glyphs stay glyph-like but come out coarser — thicker, blotchier strokes, and \"hand\" falls apart into fragments — and they differ from the 120-step glyphs grown from the same noise.`,
+  caption: `The same four starting noises denoised with 120 DDIM steps (top) and with only 5 (bottom): the committed glyffuser, prompts ${STEPS_PROMPTS.map((p) => `"${p}"`).join(", ")}, guidance w = 3, seed 0, onnxruntime-cpu. With 5 steps each step jumps far along the trajectory on the strength of one noise prediction: at this small size the glyphs stay glyph-like but come out coarser, and they differ from the 120-step glyphs grown from the same noise.`,
   async build() {
     const { sampleGlyphs } = await import("../glyffuser/sample.ts");
     const cells: Cell[] = [];
@@ -269,15 +269,16 @@ const fig11f: Figure = {
   name: "11f-gold-one-and-120-steps",
   article: "Testing the conditioned diffusion model",
   chapter: "13-glyffuser.md",
-  caption: `The article's test of conditioning, with the committed glyffuser (onnxruntime-cpu, DDPM, guidance w = 3, seed 0): ${GOLD_COUNT} glyphs for the prompt "gold" denoised from pure noise in one step (top: x̂₀ = (x_T − √(1 − ᾱ_T) ε̂)/√ᾱ_T at T = 999, clipped to [−1, 1]), the same noises denoised in 120 steps (middle), and 120 steps unconditioned (bottom, the empty prompt). Each row title gives how many of its glyphs the radical judge (glyffuser/judge.ts, held-out accuracy in fixtures/glyffuser/judge.json) assigns the 金 radical; the shares over many seeds, with intervals, are in fixtures/glyffuser/adherence.md. The one-step estimate divides the model's ε error by √ᾱ_T ≈ 0.0064, so it is a coarse, noisy blur; the article's point is where it lands.`,
+  caption: `The article's test of conditioning, with the committed glyffuser (onnxruntime-cpu, DDPM with trailing timestep spacing, seed 0): ${GOLD_COUNT} glyphs for the prompt "gold" denoised from pure noise in one step with guidance w = 15 (top: x̂₀ = (x_T − √(1 − ᾱ_T) ε̂)/√ᾱ_T at T = 999, clipped to [−1, 1]; w = 15 is where the adherence table's one-step row peaks), the same noises denoised in 120 steps with w = 3 (middle), and 120 steps unconditioned (bottom, the empty prompt). Each row title gives how many of its glyphs the radical judge (glyffuser/judge.ts, held-out accuracy in fixtures/glyffuser/judge.json) assigns the 金 radical; the shares over many seeds, with intervals, are in fixtures/glyffuser/adherence.md. The one-step estimate divides the model's ε error by √ᾱ_T ≈ 0.0064, so it is a coarse, noisy blur; the article's point is where it lands: toward the 金 region after one step, and, as in the article's 120-step video, 金 in every glyph after 120.`,
   async build() {
     const { sampleGlyphs } = await import("../glyffuser/sample.ts");
     const { loadJudge, judgeGlyph, judgeClass } = await import("../glyffuser/judge.ts");
     const judge = loadJudge().weights;
     const S = 32, D = S * S;
-    const run = (steps: number, guidance: number) => sampleGlyphs({ prompts: ["gold"], count: GOLD_COUNT, steps, sampler: "ddpm", guidance, seed: 0, backend: "onnxruntime-cpu" });
+    // "trailing" spacing: one step starts at t = 999 (diffusers' default "leading" would take its one step at t = 0).
+    const run = (steps: number, guidance: number) => sampleGlyphs({ prompts: ["gold"], count: GOLD_COUNT, steps, sampler: "ddpm", guidance, seed: 0, backend: "onnxruntime-cpu", schedulerConfig: { timestepSpacing: "trailing" } });
     const rows: [string, Float64Array][] = [];
-    for (const [label, steps, w] of [["1 step", 1, 3], ["120 steps", 120, 3], ["120 steps, unconditioned", 120, 0]] as const) {
+    for (const [label, steps, w] of [["1 step, w = 15", 1, 15], ["120 steps, w = 3", 120, 3], ["120 steps, unconditioned", 120, 0]] as const) {
       const out = await run(steps, w);
       rows.push([label, Float64Array.from(out.images, (v) => Math.max(-1, Math.min(1, v)))]);
     }

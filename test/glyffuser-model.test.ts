@@ -36,6 +36,8 @@ import {
   restoreTrainState,
   trainStep,
   shardBounds,
+  lossWeight,
+  validateTrainConfig,
   type TrainConfig,
   type TrainingData,
 } from "../glyffuser/train.ts";
@@ -177,6 +179,25 @@ describe("training", () => {
     expect(learningRate(c, 110)).toBeCloseTo(1e-4, 12);
     expect(emaDecayAt(0.999, 0)).toBeCloseTo(0.1, 12);
     expect(emaDecayAt(0.999, 1e6)).toBe(0.999);
+  });
+
+  test("loss weights: min-SNR-γ, and the v-loss ‖v − v̂‖² = ‖ε − ε̂‖²/ᾱ with 1/ᾱ capped", () => {
+    const st = new GaussianStream("v-loss");
+    for (const abar of [0.999, 0.5, 0.05]) {
+      // v = √ᾱ ε − √(1−ᾱ) x₀, and v̂ from ε̂ through x̂₀ = (xₜ − √(1−ᾱ) ε̂)/√ᾱ.
+      const [x0, eps, epsHat] = [st.normal(), st.normal(), st.normal()];
+      const xt = Math.sqrt(abar) * x0 + Math.sqrt(1 - abar) * eps;
+      const x0Hat = (xt - Math.sqrt(1 - abar) * epsHat) / Math.sqrt(abar);
+      const v = Math.sqrt(abar) * eps - Math.sqrt(1 - abar) * x0;
+      const vHat = Math.sqrt(abar) * epsHat - Math.sqrt(1 - abar) * x0Hat;
+      expect((v - vHat) ** 2).toBeCloseTo(lossWeight({ lossWeighting: "v", minSnrGamma: 5, lossWeightCap: 1e9 }, abar) * (eps - epsHat) ** 2, 10);
+    }
+    expect(lossWeight({ lossWeighting: "v", minSnrGamma: 5, lossWeightCap: 20 }, 1e-4)).toBe(20);
+    const snr = 0.9 / 0.1;
+    expect(lossWeight({ lossWeighting: "min-snr", minSnrGamma: 5, lossWeightCap: 20 }, 0.9)).toBeCloseTo(5 / snr, 12);
+    expect(lossWeight({ lossWeighting: "min-snr", minSnrGamma: Infinity, lossWeightCap: 20 }, 0.9)).toBe(1);
+    expect(() => validateTrainConfig({ ...TINY_TRAIN, lossWeighting: "x0" as "v" })).toThrow(/lossWeighting/);
+    expect(() => validateTrainConfig({ ...TINY_TRAIN, lossWeightCap: 0.5 })).toThrow(/lossWeightCap/);
   });
 
   test("the batch follows the closed form xₜ = √ᾱₜ x₀ + √(1 − ᾱₜ) ε, and dropped items get the null condition", () => {
