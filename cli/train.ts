@@ -196,57 +196,53 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let stoppedEarly = false;
   let fitted = !Number.isFinite(fitMinutes) || state.step > 0;
   let fitStart = 0;
-  while (state.step < c.steps) {
-    if (!fitted && state.step === 10) fitStart = performance.now();
-    if (!fitted && state.step === 40) {
-      const perStep = (performance.now() - fitStart) / 1000 / 30;
-      const left = fitMinutes * 60 - (performance.now() - sessionStart) / 1000 - 30; // 30 s for checkpoints and export
-      const steps = Math.max(state.step + 1, Math.min(c.steps, Math.floor(state.step + left / perStep)));
-      process.stderr.write(`\n--fit-minutes ${fitMinutes}: ${(perStep * 1000).toFixed(0)} ms/step → ${steps} steps (was ${c.steps})\n`);
-      (state as { config: TrainConfig }).config = validateTrainConfig({ ...c, steps, warmupSteps: Math.min(c.warmupSteps, Math.floor(steps / 10)) });
-      c = state.config;
-      fitted = true;
+  // The gradient workers end with the loop, however it ends (finished, --max-minutes, a failed step or checkpoint).
+  try {
+    while (state.step < c.steps) {
+      if (!fitted && state.step === 10) fitStart = performance.now();
+      if (!fitted && state.step === 40) {
+        const perStep = (performance.now() - fitStart) / 1000 / 30;
+        const left = fitMinutes * 60 - (performance.now() - sessionStart) / 1000 - 30; // 30 s for checkpoints and export
+        const steps = Math.max(state.step + 1, Math.min(c.steps, Math.floor(state.step + left / perStep)));
+        process.stderr.write(`\n--fit-minutes ${fitMinutes}: ${(perStep * 1000).toFixed(0)} ms/step → ${steps} steps (was ${c.steps})\n`);
+        (state as { config: TrainConfig }).config = validateTrainConfig({ ...c, steps, warmupSteps: Math.min(c.warmupSteps, Math.floor(steps / 10)) });
+        c = state.config;
+        fitted = true;
+      }
+      const batch = drawBatch(data, c, schedule.alphasCumprod, state.step);
+      const lr = learningRate(c, state.step);
+      const { loss, gradNorm } = await trainStep(tf, state, batch, helpers);
+      if (!Number.isFinite(loss)) {
+        const resume = existsSync(paths.checkpoint) ? `the last checkpoint ${paths.checkpoint} is intact` : "no checkpoint was written yet";
+        throw new ConfigError("training loss", loss, `a finite number; it diverged at step ${state.step} (lower --lr; ${resume})`);
+      }
+      smooth = Number.isFinite(smooth) ? 0.98 * smooth + 0.02 * loss : loss;
+      windowSteps++;
+      const now = performance.now();
+      const entry: LogEntry = {
+        step: state.step,
+        epoch: (state.step * c.batchSize) / data.count,
+        loss,
+        lossSmooth: smooth,
+        lr,
+        gradNorm,
+        samplesPerSecond: (windowSteps * c.batchSize) / ((now - windowStart) / 1000),
+        wallSeconds: wallAtStart + (now - sessionStart) / 1000,
+        backend: backend.name,
+      };
+      if (state.step % 10 === 0 || state.step === c.steps) {
+        appendLog(paths.log, entry);
+        windowStart = now;
+        windowSteps = 0;
+      }
+      if (!o.quiet && (tty || state.step % 50 === 0)) process.stderr.write(progressLine(entry, c.steps, tty));
+      const overTime = (now - sessionStart) / 60000 >= maxMinutes;
+      if (state.step % checkpointEvery === 0 || state.step === c.steps || overTime) await checkpoint();
+      if (overTime && state.step < c.steps) { stoppedEarly = true; break; }
     }
-    const batch = drawBatch(data, c, schedule.alphasCumprod, state.step);
-    const lr = learningRate(c, state.step);
-    let step: { loss: number; gradNorm: number };
-    try {
-      step = await trainStep(tf, state, batch, helpers);
-    } catch (e) {
-      helpers?.close();
-      throw e;
-    }
-    const { loss, gradNorm } = step;
-    if (!Number.isFinite(loss)) {
-      helpers?.close();
-      const resume = existsSync(paths.checkpoint) ? `the last checkpoint ${paths.checkpoint} is intact` : "no checkpoint was written yet";
-      throw new ConfigError("training loss", loss, `a finite number; it diverged at step ${state.step} (lower --lr; ${resume})`);
-    }
-    smooth = Number.isFinite(smooth) ? 0.98 * smooth + 0.02 * loss : loss;
-    windowSteps++;
-    const now = performance.now();
-    const entry: LogEntry = {
-      step: state.step,
-      epoch: (state.step * c.batchSize) / data.count,
-      loss,
-      lossSmooth: smooth,
-      lr,
-      gradNorm,
-      samplesPerSecond: (windowSteps * c.batchSize) / ((now - windowStart) / 1000),
-      wallSeconds: wallAtStart + (now - sessionStart) / 1000,
-      backend: backend.name,
-    };
-    if (state.step % 10 === 0 || state.step === c.steps) {
-      appendLog(paths.log, entry);
-      windowStart = now;
-      windowSteps = 0;
-    }
-    if (!o.quiet && (tty || state.step % 50 === 0)) process.stderr.write(progressLine(entry, c.steps, tty));
-    const overTime = (now - sessionStart) / 60000 >= maxMinutes;
-    if (state.step % checkpointEvery === 0 || state.step === c.steps || overTime) await checkpoint();
-    if (overTime && state.step < c.steps) { stoppedEarly = true; break; }
+  } finally {
+    helpers?.close();
   }
-  helpers?.close();
   if (tty) process.stderr.write("\n");
   if (state.step === c.steps && state.step % checkpointEvery !== 0) await checkpoint();
   process.stdout.write(`${stoppedEarly ? "stopped (--max-minutes) at" : "finished"} step ${state.step}/${c.steps}; checkpoint ${paths.checkpoint}; model ${paths.json}; loss curve ${paths.curve}\n`);

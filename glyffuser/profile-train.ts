@@ -17,23 +17,10 @@ import { ConfigError } from "../reference/errors.ts";
 import { makeSchedule } from "../reference/schedule.ts";
 import { writeFileAtomic } from "./checkpoint.ts";
 import { unetFlops } from "./flops.ts";
-import { DEFAULT_TRAIN_CONFIG, disposeTrainState, drawBatch, initTrainState, loadTrainingData, trainStep, validateTrainConfig, type HostBatch, type TrainState } from "./train.ts";
+import { batchTensors, DEFAULT_TRAIN_CONFIG, disposeTrainState, drawBatch, initTrainState, loadTrainingData, trainStep, validateTrainConfig, type HostBatch, type TrainState } from "./train.ts";
 import { tfjsUNetForward, type TfjsParams } from "./unet-tfjs.ts";
 
 type TF = typeof tfjs;
-
-/** Inputs of one batch as tensors (inside a tidy). */
-function batchTensors(tf: TF, s: TrainState, b: HostBatch) {
-  const c = s.config;
-  const B = c.batchSize, S = c.unet.sampleSize;
-  return {
-    sample: tf.tensor4d(b.xt, [B, c.unet.inChannels, S, S]),
-    eps: tf.tensor4d(b.eps, [B, c.unet.inChannels, S, S]),
-    timestep: tf.tensor1d(b.timesteps),
-    context: tf.tensor3d(b.embeddings, [B, c.maxLength, c.unet.crossAttentionDim]),
-    mask: tf.tensor2d(b.masks, [B, c.maxLength]),
-  };
-}
 
 /** CPU seconds (user + system) of this process since `since` (a process.cpuUsage() value). */
 function cpuSecondsSince(since: NodeJS.CpuUsage): number {
@@ -45,7 +32,7 @@ function cpuSecondsSince(since: NodeJS.CpuUsage): number {
 async function timeForward(tf: TF, s: TrainState, b: HostBatch): Promise<number> {
   const t0 = process.cpuUsage();
   const out = tf.tidy(() => {
-    const x = batchTensors(tf, s, b);
+    const x = batchTensors(tf, s.config, b);
     const pred = tfjsUNetForward(tf, s.config.unet, s.params as unknown as TfjsParams, x);
     return tf.mean(tf.square(tf.sub(pred, x.eps)));
   });
@@ -58,7 +45,7 @@ async function timeForward(tf: TF, s: TrainState, b: HostBatch): Promise<number>
 async function timeForwardBackward(tf: TF, s: TrainState, b: HostBatch): Promise<number> {
   const t0 = process.cpuUsage();
   const out = tf.tidy(() => {
-    const x = batchTensors(tf, s, b);
+    const x = batchTensors(tf, s.config, b);
     const { value, grads } = tf.variableGrads(() => {
       const pred = tfjsUNetForward(tf, s.config.unet, s.params as unknown as TfjsParams, x);
       return tf.mean(tf.square(tf.sub(pred, x.eps))) as tfjs.Scalar;

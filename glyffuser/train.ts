@@ -322,6 +322,19 @@ export function shardBatch(b: HostBatch, start: number, end: number): HostBatch 
   };
 }
 
+/** A host batch's U-Net inputs and ε target as tensors (call inside tf.tidy); B is the batch's own length. */
+export function batchTensors(tf: TF, c: TrainConfig, batch: HostBatch) {
+  const B = batch.timesteps.length;
+  const S = c.unet.sampleSize;
+  return {
+    sample: tf.tensor4d(batch.xt, [B, c.unet.inChannels, S, S]),
+    eps: tf.tensor4d(batch.eps, [B, c.unet.inChannels, S, S]),
+    timestep: tf.tensor1d(batch.timesteps),
+    context: tf.tensor3d(batch.embeddings, [B, c.maxLength, c.unet.crossAttentionDim]),
+    mask: tf.tensor2d(batch.masks, [B, c.maxLength]),
+  };
+}
+
 /**
  * LOSS-EPS on a (shard of a) batch and its gradient with respect to `params` (in the map's order): the mean
  * over the shard's items of w_b‖ε_b − ε_θ‖²/D. Call inside tf.tidy. The trainer and its data-parallel workers
@@ -329,13 +342,7 @@ export function shardBatch(b: HostBatch, start: number, end: number): HostBatch 
  */
 export function batchLossAndGradients(tf: TF, c: TrainConfig, params: Map<string, tfjs.Variable>, batch: HostBatch): { value: tfjs.Scalar; grads: tfjs.Tensor[] } {
   const B = batch.timesteps.length;
-  const S = c.unet.sampleSize;
-  const n = c.maxLength;
-  const sample = tf.tensor4d(batch.xt, [B, c.unet.inChannels, S, S]);
-  const eps = tf.tensor4d(batch.eps, [B, c.unet.inChannels, S, S]);
-  const timestep = tf.tensor1d(batch.timesteps);
-  const context = tf.tensor3d(batch.embeddings, [B, n, c.unet.crossAttentionDim]);
-  const mask = tf.tensor2d(batch.masks, [B, n]);
+  const { sample, eps, timestep, context, mask } = batchTensors(tf, c, batch);
   const w = tf.tensor1d(batch.weights);
   const { value, grads } = tf.variableGrads(() => {
     const pred = tfjsUNetForward(tf, c.unet, params as unknown as TfjsParams, { sample, timestep, context, mask });
@@ -396,8 +403,9 @@ export async function trainStep(tf: TF, s: TrainState, batch: HostBatch, helpers
   }
   const n0 = bounds[0][1] - bounds[0][0];
   const out = tf.tidy(() => {
-    let value: tfjs.Tensor = tf.mul(local[0], n0 / B);
-    let gs = local.slice(1).map((g) => tf.mul(g, n0 / B));
+    // One shard (no helpers): its loss and gradients are the batch's as they are.
+    let value: tfjs.Tensor = n0 === B ? local[0] : tf.mul(local[0], n0 / B);
+    let gs = n0 === B ? local.slice(1) : local.slice(1).map((g) => tf.mul(g, n0 / B));
     for (const o of others) {
       value = tf.add(value, o.loss * (o.count / B));
       let offset = 0;
